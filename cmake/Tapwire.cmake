@@ -1,0 +1,17 @@
+# tapwire_library(<target> DEPS <targets...> [SYSTEM_LIBS <libs...>])
+# Builds every *.cpp of the calling folder (except *_test.cpp) into a static library.
+# Includes are rooted at the repository: #include "stack/base/time.h".
+function(tapwire_library target)
+  cmake_parse_arguments(ARG "" "" "DEPS;SYSTEM_LIBS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  list(FILTER sources EXCLUDE REGEX "_test\\.cpp$")
+  if(sources)
+    add_library(${target} STATIC ${sources})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} PUBLIC ${ARG_DEPS} ${ARG_SYSTEM_LIBS})
+  else()
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} INTERFACE ${ARG_DEPS} ${ARG_SYSTEM_LIBS})
+  endif()
+endfunction()
