@@ -2,6 +2,22 @@
 // timestamps RFC 7323, SACK-permitted and SACK RFC 2018). Unknown options are kept
 // verbatim and re-emitted in place order after the known ones.
 //
+// Emit order is canonical and copies Linux's tcp_options_write(), so segments that
+// Linux sent re-encode byte for byte:
+//   MSS                      02 04 mm mm
+//   SACK-perm + timestamps   04 02 08 0a <TSval> <TSecr>     (both present)
+//   timestamps               01 01 08 0a <TSval> <TSecr>     (no SACK-perm)
+//   SACK-perm                01 01 04 02                     (no timestamps)
+//   window scale             01 03 03 ss
+//   SACK blocks              01 01 05 <2+8n> <left right>*n
+//   unknown options          verbatim, in received order
+//   EOL/zero padding to a multiple of 4 bytes.
+// A Linux SYN therefore reads 02 04 05 b4 04 02 08 0a <ts> <ts> 01 03 03 07.
+// When that aligned layout would exceed the 40-byte option area (e.g. MSS + timestamps
+// + 3 SACK blocks, packed without NOPs by some senders), emit falls back to the compact
+// layout: the same order (MSS, SACK-perm, TS, WS, SACK, unknown) with no NOPs. Options
+// parsed from any valid segment therefore always fit.
+//
 // TcpSegment is the checked view (lengths validated once by check()); TcpRepr is the
 // parsed form, emitted into a buffer of exactly buffer_len() bytes. No heap use: the
 // option storage is fixed-size (40 bytes of options at most, RFC 9293 §3.1).
@@ -52,13 +68,19 @@ struct TcpOptions {
   std::array<SackBlock, 4> sack{};  // at most 4 blocks fit (3 with timestamps)
   std::uint8_t sack_count = 0;
   std::optional<TcpTimestamps> timestamps;
-  // Unknown options, each kept as kind, length, data exactly as received.
+  // Unknown options, each kept as kind, length, data exactly as received. Must hold
+  // only kinds other than 0, 1, 2, 3, 4, 5, 8, each with a valid length byte.
   std::array<std::uint8_t, kTcpMaxOptionsLen> unknown{};
   std::uint8_t unknown_len = 0;
 
   // Encoded size, padded with NOPs/EOL to a multiple of 4.
   std::size_t encoded_len() const;
-  bool operator==(const TcpOptions&) const = default;
+  // Whether the options fit the 40-byte option area (a precondition of emit()).
+  // Always true for parsed options. E.g. timestamps leave room for at most 3 SACK
+  // blocks (aligned), MSS + timestamps for 3 (compact).
+  bool fits() const { return encoded_len() <= kTcpMaxOptionsLen; }
+  // Compares the first sack_count blocks and unknown_len bytes only.
+  bool operator==(const TcpOptions&) const;
 };
 
 class TcpSegment {
@@ -108,6 +130,7 @@ struct TcpRepr {
   std::size_t header_len() const { return kTcpHeaderLen + options.encoded_len(); }
   std::size_t buffer_len() const { return header_len() + payload.size(); }
   // Writes exactly buffer_len() bytes (payload included) and fills the checksum.
+  // Precondition: options.fits() and out.size() >= buffer_len().
   void emit(MutBytes out, Ipv4Addr src, Ipv4Addr dst) const;
 
   bool operator==(const TcpRepr& o) const;  // compares payload bytes, not pointers
