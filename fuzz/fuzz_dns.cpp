@@ -1,0 +1,10 @@
+// libFuzzer target: any DNS message -> parse -> encode -> parse: equal (issue 2 item 7).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz/round_trip.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  tapwire::fuzz::dns_round_trip(tapwire::Bytes(data, size));
+  return 0;
+}
