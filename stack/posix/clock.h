@@ -1,0 +1,14 @@
+// The daemon's clock: CLOCK_MONOTONIC as a tapwire::Instant. Read only by the driver
+// (the event loop), which hands `now` to the core (DESIGN.md §2).
+#pragma once
+
+#include "stack/base/time.h"
+
+namespace tapwire::posix {
+
+class MonotonicClock {
+ public:
+  static Instant now();
+};
+
+}  // namespace tapwire::posix

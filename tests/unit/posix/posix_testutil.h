@@ -1,0 +1,54 @@
+// Shared helpers for the stack/posix tests: printable codes, a loop runner, temp paths.
+#pragma once
+
+#include <unistd.h>
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "stack/base/result.h"
+#include "stack/host/host_net.h"
+#include "stack/wire/addr.h"
+#include "stack/posix/clock.h"
+#include "stack/posix/event_loop.h"
+
+namespace tapwire {
+inline std::ostream& operator<<(std::ostream& os, Errc e) { return os << to_string(e); }
+namespace wire {
+inline std::ostream& operator<<(std::ostream& os, const Ipv4Addr& a) { return os << a.to_string(); }
+inline std::ostream& operator<<(std::ostream& os, const MacAddr& m) { return os << m.to_string(); }
+}  // namespace wire
+namespace host {
+inline std::ostream& operator<<(std::ostream& os, const Endpoint& e) { return os << e.to_string(); }
+inline std::ostream& operator<<(std::ostream& os, const Handle& h) {
+  return os << "(" << h.index << "," << h.generation << ")";
+}
+}  // namespace host
+}  // namespace tapwire
+
+namespace tapwire::posix::testing {
+
+// Runs the loop until `done()` or `max` elapsed; returns done().
+inline bool run_until(EventLoop& loop, const std::function<bool()>& done, Duration max = Duration::seconds(2)) {
+  const Instant give_up = MonotonicClock::now() + max;
+  while (!done()) {
+    const Instant now = MonotonicClock::now();
+    if (now >= give_up) return false;
+    if (!loop.run_once(std::min(give_up, now + Duration::millis(50))).ok()) return false;
+  }
+  return true;
+}
+
+// Runs the loop for `d` regardless (to check that nothing happens).
+inline void run_for(EventLoop& loop, Duration d) {
+  const Instant end = MonotonicClock::now() + d;
+  while (MonotonicClock::now() < end) (void)loop.run_once(end);
+}
+
+// A per-process path under /tmp (unix sockets need short paths).
+inline std::string temp_path(const std::string& name) {
+  return "/tmp/tw-" + std::to_string(::getpid()) + "-" + name;
+}
+
+}  // namespace tapwire::posix::testing
