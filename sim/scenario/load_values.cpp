@@ -1,0 +1,190 @@
+// Value readers shared by the scenario sections: endpoints, payloads, directions, link
+// settings and rules (through sim/link's own setters, so the keys live in one place),
+// comparisons, frame matches and host servers.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "sim/scenario/load_context.h"
+
+namespace tapwire::sim::load {
+
+void read_endpoint(JsonReader& r, const JsonNode& n, Endpoint& out) {
+  if (r.failed()) return;
+  std::optional<Endpoint> e;
+  if (n->is_string()) e = Endpoint::parse(n->get_ref<const std::string&>());
+  if (!e) return r.fail(n.path, "expected an address:port like \"93.184.216.34:80\", got " + JsonReader::describe(*n));
+  out = *e;
+}
+
+void read_payload(JsonReader& r, const JsonNode& n, Payload& out) {
+  if (r.failed()) return;
+  if (n->is_string()) {
+    out.kind = Payload::Kind::text;
+    out.text = n->get<std::string>();
+    out.size = out.text.size();
+    return;
+  }
+  std::int64_t size = -1;
+  if (n->is_number_integer() || n->is_number_float()) r.read_int(n, 0, std::int64_t{1} << 40, size);
+  else r.fail(n.path, "expected a byte count (pattern bytes) or a string (those bytes), got " + JsonReader::describe(*n));
+  if (r.failed()) return;
+  out.kind = Payload::Kind::pattern;
+  out.size = static_cast<std::uint64_t>(size);
+  out.text.clear();
+}
+
+void read_direction(JsonReader& r, const JsonNode& n, std::optional<Direction>& out) {
+  auto i = r.read_enum(n, {"to_guest", "to_proxy", "both"});
+  if (!i) return;
+  if (*i == 0) out = Direction::to_guest;
+  else if (*i == 1) out = Direction::to_proxy;
+  else out.reset();
+}
+
+std::optional<LinkValue> read_link_value(JsonReader& r, const JsonNode& n, bool bool_as_int) {
+  if (r.failed()) return std::nullopt;
+  if (n->is_number_integer()) {
+    if (n->is_number_unsigned() && n->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+      return LinkValue{static_cast<double>(n->get<std::uint64_t>())};
+    }
+    return LinkValue{n->get<std::int64_t>()};
+  }
+  if (n->is_number_float()) return LinkValue{n->get<double>()};
+  if (n->is_string()) return LinkValue{n->get<std::string>()};
+  if (bool_as_int && n->is_boolean()) return LinkValue{std::int64_t{n->get<bool>() ? 1 : 0}};
+  r.fail(n.path, "expected a number or a string, got " + JsonReader::describe(*n));
+  return std::nullopt;
+}
+
+namespace {
+
+std::vector<std::string_view> link_keys(bool with_directions) {
+  std::vector<std::string_view> keys(std::begin(kLinkKeys), std::end(kLinkKeys));
+  if (with_directions) {
+    keys.push_back("to_guest");
+    keys.push_back("to_proxy");
+  }
+  return keys;
+}
+
+void read_link_keys(JsonReader& r, const JsonNode& n, std::optional<Direction> dir, LinkChange& out) {
+  LinkParams scratch;
+  for (const auto& [key, value] : n->items()) {
+    if (key == "to_guest" || key == "to_proxy") continue;
+    JsonNode child{&value, n.member_path(key)};
+    auto v = read_link_value(r, child);
+    if (!v) return;
+    // sim/link owns the meaning of each key; its message names the key.
+    if (auto problem = apply_link_setting(scratch, key, *v)) return r.fail(child.path, *problem);
+    out.settings.push_back(LinkSetting{dir, key, *v});
+  }
+}
+
+}  // namespace
+
+void read_link_change(JsonReader& r, const JsonNode& n, LinkChange& out) {
+  if (!r.object(n, link_keys(true))) return;
+  read_link_keys(r, n, std::nullopt, out);
+  for (Direction d : kDirections) {
+    if (auto sub = r.member(n, to_string(d)); sub && r.object(*sub, link_keys(false))) {
+      read_link_keys(r, *sub, d, out);
+    }
+  }
+}
+
+void read_frame_match(JsonReader& r, const JsonNode& n, FrameMatch& match, std::optional<std::size_t>* max_len) {
+  std::vector<std::string_view> keys = {"dir", "proto", "flags", "src", "dst", "sport", "dport", "min_len"};
+  if (max_len) keys.push_back("max_len");
+  if (!r.object(n, keys)) return;
+  for (const auto& [key, value] : n->items()) {
+    JsonNode child{&value, n.member_path(key)};
+    if (key == "max_len") {
+      std::int64_t len = 0;
+      r.read_int(child, 0, 1 << 20, len);
+      if (!r.failed()) *max_len = static_cast<std::size_t>(len);
+      continue;
+    }
+    auto v = read_link_value(r, child);
+    if (!v) return;
+    if (auto problem = match.set(key, *v)) return r.fail(child.path, *problem);
+  }
+}
+
+void read_comparison(JsonReader& r, const JsonNode& n, Comparison& out) {
+  if (r.failed()) return;
+  static constexpr std::pair<std::string_view, CompareOp> kOps[] = {
+      // Lower bounds before upper bounds, so to_string() reads ">= 1 and < 10".
+      {"==", CompareOp::eq}, {"!=", CompareOp::ne}, {">", CompareOp::gt},
+      {">=", CompareOp::ge}, {"<", CompareOp::lt},  {"<=", CompareOp::le}};
+  Comparison c;
+  if (n->is_number()) {
+    c.terms.emplace_back(CompareOp::eq, n->get<double>());
+  } else if (n->is_object()) {
+    if (!r.object(n, {"==", "!=", "<", "<=", ">", ">="})) return;
+    if (n->empty()) return r.fail(n.path, "a comparison needs at least one of ==, !=, <, <=, >, >=");
+    for (const auto& [op, bound] : kOps) {
+      if (auto m = r.member(n, op)) {
+        double v = 0;
+        r.read_number(*m, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(), v);
+        c.terms.emplace_back(bound, v);
+      }
+    }
+  } else {
+    return r.fail(n.path, "expected a number or a comparison like {\">=\": 1}, got " + JsonReader::describe(*n));
+  }
+  if (!r.failed()) out = std::move(c);
+}
+
+void read_server_proto(JsonReader& r, const JsonNode& n, ScenarioServerProto& out) {
+  if (auto i = r.read_enum(n, {"tcp", "udp"})) out = *i == 0 ? ScenarioServerProto::tcp : ScenarioServerProto::udp;
+}
+
+void read_server(JsonReader& r, const JsonNode& n, ScenarioServerSpec& out) {
+  if (!r.object(n, {"proto", "listen", "behaviour", "bytes", "latency", "read_rate", "status", "note"})) return;
+  ScenarioServerSpec s;
+  if (auto p = r.member(n, "proto")) read_server_proto(r, *p, s.proto);
+  if (auto l = r.required(n, "listen")) read_endpoint(r, *l, s.listen);
+  if (auto b = r.required(n, "behaviour")) {
+    static constexpr ScenarioServerBehaviour kAll[] = {
+        ScenarioServerBehaviour::echo,        ScenarioServerBehaviour::sink,        ScenarioServerBehaviour::source,
+        ScenarioServerBehaviour::refuse,      ScenarioServerBehaviour::blackhole,   ScenarioServerBehaviour::reset_after,
+        ScenarioServerBehaviour::slow_reader, ScenarioServerBehaviour::accept_then_close, ScenarioServerBehaviour::http,
+        ScenarioServerBehaviour::respond};
+    auto i = r.read_enum(*b, {"echo", "sink", "source", "refuse", "blackhole", "reset_after", "slow_reader",
+                              "accept_then_close", "http", "respond"});
+    if (i) s.behaviour = kAll[*i];
+    if (!r.failed()) {
+      bool udp_ok = s.behaviour == ScenarioServerBehaviour::echo || s.behaviour == ScenarioServerBehaviour::sink ||
+                    s.behaviour == ScenarioServerBehaviour::refuse || s.behaviour == ScenarioServerBehaviour::blackhole ||
+                    s.behaviour == ScenarioServerBehaviour::respond;
+      if (s.proto == ScenarioServerProto::udp && !udp_ok) {
+        r.fail(b->path, "behaviour \"" + std::string(to_string(s.behaviour)) +
+                            "\" is TCP only (UDP servers: echo, sink, refuse, blackhole, respond)");
+      } else if (s.proto == ScenarioServerProto::tcp && s.behaviour == ScenarioServerBehaviour::respond) {
+        r.fail(b->path, "behaviour \"respond\" is UDP only (set \"proto\": \"udp\")");
+      }
+    }
+  }
+  r.field_int(n, "bytes", 0, std::int64_t{1} << 40, s.bytes);
+  r.field(n, "latency", s.latency);
+  r.field_int(n, "read_rate", 1, std::int64_t{1} << 40, s.read_rate);
+  r.field_int(n, "status", 100, 599, s.status);
+  if (auto note = r.member(n, "note")) {
+    std::string ignored;
+    r.read(*note, ignored);
+  }
+  if (r.failed()) return;
+  auto needs = [&](std::string_view key, ScenarioServerBehaviour b) {
+    if (s.behaviour == b && !r.member(n, key)) {
+      r.fail(n.path, "behaviour \"" + std::string(to_string(b)) + "\" needs \"" + std::string(key) + "\"");
+    }
+  };
+  needs("bytes", ScenarioServerBehaviour::source);
+  needs("bytes", ScenarioServerBehaviour::reset_after);
+  needs("bytes", ScenarioServerBehaviour::respond);
+  needs("read_rate", ScenarioServerBehaviour::slow_reader);
+  if (!r.failed()) out = std::move(s);
+}
+
+}  // namespace tapwire::sim::load
