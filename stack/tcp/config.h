@@ -12,10 +12,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "stack/base/time.h"
 #include "stack/tcp/rtt.h"
+#include "stack/tcp/types.h"
 
 namespace tapwire::tcp {
 
@@ -97,6 +99,12 @@ struct StackConfig {
   // Upper bound on live connections (0 = unlimited); over it, new SYNs are dropped
   // and connect() returns Errc::limit.
   std::size_t max_connections = 0;
+  // Initial send sequence numbers (RFC 9293 §3.4.1) for active opens and SYN-ACKs.
+  // Empty: drawn from the stack's Rng. The daemon plugs in an RFC 6528 generator
+  // (ISN = M + F(localip, localport, remoteip, remoteport, secretkey); see
+  // stack/posix/randomness.h IsnGenerator::isn). `now` is the time of the connect()
+  // or of the SYN's arrival; the tuple is seen from this stack (local = ours).
+  std::function<std::uint32_t(Instant now, const FourTuple& tuple)> isn_source;
 };
 
 }  // namespace tapwire::tcp

@@ -224,23 +224,9 @@ Status Connection::commit_send(Instant now, std::size_t n) {
 }
 
 void Connection::consume_recv(std::size_t n) {
-  // RingBuffer::consume() rewinds its head to the start of storage when it empties,
-  // which would move out-of-order bytes parked past the readable end (write_at). When
-  // that can happen, lift the parked region out and put it back after the rewind.
-  // (Only in loss recovery while the owner drains everything; see the report.)
-  if (n < recv_buf_.size() || assembler_.empty()) {
-    recv_buf_.consume(n);
-    return;
-  }
-  const std::size_t parked = assembler_.highest_end();
-  const std::size_t readable = recv_buf_.size();
-  std::vector<std::uint8_t> tmp(parked);
-  recv_buf_.commit(parked);
-  recv_buf_.peek(readable, tmp);
-  recv_buf_.consume(readable + parked);
-  for (const Assembler::Range& r : assembler_.ranges()) {
-    recv_buf_.write_at(r.offset, Bytes(tmp.data() + r.offset, r.len));
-  }
+  // Out-of-order bytes parked past the readable end (write_at) stay in place: the
+  // RingBuffer never moves them when it empties.
+  recv_buf_.consume(n);
 }
 
 Result<std::size_t> Connection::recv(Instant now, MutBytes out) {

@@ -27,6 +27,14 @@
 // window is the free space past RCV.NXT, with receiver SWS avoidance
 // (RFC 9293 §3.8.6.2.2) and never shrinking the right edge (§3.8.6).
 //
+// Loss recovery: a loss is detected by three duplicate ACKs (RFC 5681 §3.2 / RFC 6582
+// NewReno; with SACK, RFC 6675 §5 and its broader "DupAck" definition that also counts
+// data-carrying ACKs reporting new SACKed octets), by fewer duplicate ACKs when few
+// segments are outstanding and nothing new can be sent (RFC 5827 early retransmit),
+// or by the retransmission timer (RFC 6298). The first two duplicate ACKs let one new
+// segment each go beyond cwnd (RFC 3042 limited transmit), which keeps the ACK clock
+// going with small windows.
+//
 // Deadlines are exposed as main_deadline()/dack_deadline(); the stack mirrors them
 // into its single TimerHeap after every call.
 #pragma once
@@ -175,6 +183,8 @@ class Connection {
   void on_new_ack(Instant now, const wire::TcpRepr& seg, SeqNum ack);
   void on_dup_ack(Instant now, const wire::TcpRepr& seg);
   void enter_sack_recovery();
+  bool early_retransmit_due() const;
+  bool sack_reports_new_data(const wire::TcpRepr& seg, SeqNum ack) const;
   void send_challenge_ack(Instant now);
   void rtt_sample(Instant now, const wire::TcpRepr& seg, SeqNum ack);
   void enter_established(Instant now);
@@ -193,6 +203,8 @@ class Connection {
   std::uint32_t max_payload_for(const Plan& plan) const;
   std::uint32_t smss() const { return eff_mss_; }
   std::uint32_t flight_size() const;
+  std::uint32_t limited_transmit_allowance() const;
+  std::uint32_t recovery_flight_size() const;
   std::uint32_t ts_now(Instant now) const;
 
   // connection_timers.cpp
@@ -264,6 +276,7 @@ class Connection {
   Congestion cong_;
   SackScoreboard scoreboard_;
   std::uint32_t dup_acks_ = 0;
+  std::uint32_t limited_transmit_bytes_ = 0;  // sent by RFC 3042 since the last new ACK
   SeqNum high_rxt_;        // RFC 6675 HighRxt (one past the highest retransmitted byte)
   bool sack_recovery_ = false;
   bool fast_rexmit_due_ = false;  // retransmit the segment at snd_una (NewReno)
@@ -271,6 +284,7 @@ class Connection {
   SeqNum rtt_seq_;
   Instant rtt_start_{};
   std::uint32_t retries_ = 0;  // consecutive RTOs for the same data
+  bool syn_timed_out_ = false;  // a SYN / SYN-ACK retransmission timeout happened (RFC 6298 (5.7))
   Instant first_unacked_time_{};  // user timeout reference
   Instant last_send_time_{};      // RFC 5681 §4.1 idle detection
 

@@ -39,6 +39,9 @@ void Connection::enter_established(Instant now) {
   became_established_ = true;
   cong_.init(smss());           // RFC 6928 initial window
   cong_.set_recover(iss_);      // RFC 6582 §3.2 step 1
+  // RFC 6298 (5.7): after a SYN / SYN-ACK timeout, data starts with RTO = 3 s unless an
+  // RTT sample (timestamp echo) was taken; see rtt.h.
+  if (syn_timed_out_) rtt_.set_rto_floor_after_syn_timeout();
   first_unacked_time_ = now;
   emit_event(StackEvent::Kind::established);
 }
@@ -278,8 +281,14 @@ bool Connection::process_ack(Instant now, const wire::TcpRepr& seg) {
   const std::uint32_t new_wnd = static_cast<std::uint32_t>(seg.window) << snd_wscale_;
   // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data, no SYN/FIN,
   // ACK == SND.UNA, same advertised window.
-  const bool dup = ack == snd_una_ && snd_max_ > snd_una_ && seg.payload.empty() && !seg.has(SYN) &&
-                   !seg.has(FIN) && new_wnd == snd_wnd_;
+  bool dup = ack == snd_una_ && snd_max_ > snd_una_ && seg.payload.empty() && !seg.has(SYN) &&
+             !seg.has(FIN) && new_wnd == snd_wnd_;
+  // RFC 6675 §2 "DupAck": with SACK, an ACK whose SACK blocks report octets not yet
+  // acknowledged or SACKed counts too, "even if it carries new data, changes the
+  // advertised window, or moves the cumulative acknowledgment point" -- in a
+  // bidirectional transfer nearly every ACK carries data. A cumulative ACK first
+  // resets DupAcks (§5 step (1), in on_new_ack), then this one counts (step (2)).
+  if (sack_enabled_ && !dup && sack_reports_new_data(seg, ack)) dup = true;
 
   if (ack > snd_una_) {
     on_new_ack(now, seg, ack);
@@ -289,10 +298,12 @@ bool Connection::process_ack(Instant now, const wire::TcpRepr& seg) {
   if (dup) {
     on_dup_ack(now, seg);
   } else if (sack_enabled_ && ack == snd_una_ && snd_max_ > snd_una_ && seg.options.sack_count > 0 &&
-             !cong_.in_recovery() && scoreboard_.is_lost(snd_una_, smss()) &&
+             !cong_.in_recovery() && (scoreboard_.is_lost(snd_una_, smss()) || early_retransmit_due()) &&
              cong_.may_enter_recovery(snd_una_)) {
     // RFC 6675 §5: the scoreboard, updated from every ACK with SACK information (also
-    // ones carrying data in a bidirectional transfer), says SND.UNA is lost.
+    // ones carrying data in a bidirectional transfer), says SND.UNA is lost (or
+    // RFC 5827 §3.1 early retransmit applies).
+    if (!scoreboard_.is_lost(snd_una_, smss())) ++stats_.early_retransmits;
     enter_sack_recovery();
   }
 
@@ -382,6 +393,7 @@ void Connection::on_new_ack(Instant now, const wire::TcpRepr& seg, SeqNum ack) {
       cong_.exit_recovery();
       sack_recovery_ = false;
       dup_acks_ = 0;
+      limited_transmit_bytes_ = 0;
     } else if (!sack_recovery_) {
       // RFC 6582 §3.2 step 5: partial ACK, retransmit the next unacknowledged segment.
       cong_.on_partial_ack(acked, smss());
@@ -390,6 +402,7 @@ void Connection::on_new_ack(Instant now, const wire::TcpRepr& seg, SeqNum ack) {
   } else {
     cong_.on_ack(data_acked, smss());  // RFC 5681 §3.1
     dup_acks_ = 0;
+    limited_transmit_bytes_ = 0;
   }
 
   // RFC 6298 (5.2)/(5.3): restart the retransmission timer (rearm_main_timer stops it
@@ -402,10 +415,55 @@ void Connection::on_new_ack(Instant now, const wire::TcpRepr& seg, SeqNum ack) {
 void Connection::enter_sack_recovery() {
   // RFC 6675 §5 step 4: RecoveryPoint = HighData, cwnd = ssthresh = FlightSize / 2,
   // then (4.3) retransmit the first segment presumed lost at once.
-  cong_.enter_recovery(snd_max_, flight_size(), smss(), RecoveryMode::sack);
+  cong_.enter_recovery(snd_max_, recovery_flight_size(), smss(), RecoveryMode::sack);
+  limited_transmit_bytes_ = 0;
   sack_recovery_ = true;
   high_rxt_ = snd_una_;
   fast_rexmit_due_ = true;
+}
+
+bool Connection::sack_reports_new_data(const wire::TcpRepr& seg, SeqNum ack) const {
+  // Called before the scoreboard takes the segment's blocks: does any block, clipped
+  // to (max(SEG.ACK, SND.UNA), SND.MAX), hold an octet the scoreboard lacks?
+  const SeqNum low = ack > snd_una_ ? ack : snd_una_;
+  for (std::size_t i = 0; i < seg.options.sack_count; ++i) {
+    SeqNum l(seg.options.sack[i].left);
+    SeqNum r(seg.options.sack[i].right);
+    if (l < low) l = low;
+    if (r > snd_max_) r = snd_max_;
+    if (!(l < r)) continue;
+    bool covered = false;
+    for (const SackScoreboard::Range& have : scoreboard_.ranges()) {
+      if (have.left <= l && r <= have.right) {
+        covered = true;
+        break;
+      }
+    }
+    if (!covered) return true;
+  }
+  return false;
+}
+
+bool Connection::early_retransmit_due() const {
+  // RFC 5827 §3.1 (byte-based Early Retransmit): with little data outstanding, three
+  // duplicate ACKs may never come; lower the threshold when
+  //   (2.a) the outstanding data ownd < 4*SMSS, and
+  //   (2.b) there is no unsent data, or the peer's window allows no new segment
+  //         (otherwise Limited Transmit, RFC 3042, keeps the ACK clock going).
+  // Then ER_thresh = ceiling(ownd/SMSS) - 1 duplicate ACKs (1); with SACK, ER only
+  // once ownd - SMSS bytes are SACKed. ownd counts data bytes (not the FIN).
+  const SeqNum top = snd_max_ < data_end() ? snd_max_ : data_end();
+  if (!(snd_una_ < top)) return false;
+  const std::uint32_t ownd = static_cast<std::uint32_t>(top - snd_una_);
+  const std::uint32_t mss = smss();
+  if (ownd >= 4 * mss) return false;  // (2.a)
+  const bool unsent = snd_max_ < data_end() || (fin_queued_ && snd_max_ <= fin_seq());
+  const bool window_allows = snd_max_ < snd_una_ + snd_wnd_;
+  if (unsent && window_allows) return false;  // (2.b)
+  const std::uint32_t er_thresh = (ownd + mss - 1) / mss - 1;  // (1)
+  if (er_thresh == 0) return false;  // a single segment outstanding: only the RTO helps
+  if (sack_enabled_) return scoreboard_.sacked_bytes() >= ownd - mss;
+  return dup_acks_ >= er_thresh;
 }
 
 void Connection::on_dup_ack(Instant now, const wire::TcpRepr& seg) {
@@ -413,16 +471,27 @@ void Connection::on_dup_ack(Instant now, const wire::TcpRepr& seg) {
   (void)seg;
   ++dup_acks_;
   ++stats_.dup_acks;
+  // The first two duplicate ACKs outside recovery let new data out (RFC 3042 Limited
+  // Transmit, see limited_transmit_allowance()); nothing to do for that here.
   if (!cong_.in_recovery()) {
     if (sack_enabled_) {
-      // RFC 6675 §5 step 4: DupThresh duplicate ACKs, or IsLost(SND.UNA).
-      if ((dup_acks_ >= SackScoreboard::kDupThresh || scoreboard_.is_lost(snd_una_, smss())) &&
+      // RFC 6675 §5 step 4: DupThresh duplicate ACKs, or IsLost(SND.UNA); or the
+      // RFC 5827 §3.1 early retransmit condition.
+      if ((dup_acks_ >= SackScoreboard::kDupThresh || scoreboard_.is_lost(snd_una_, smss()) ||
+           early_retransmit_due()) &&
           cong_.may_enter_recovery(snd_una_)) {
+        if (dup_acks_ < SackScoreboard::kDupThresh && !scoreboard_.is_lost(snd_una_, smss())) {
+          ++stats_.early_retransmits;
+        }
         enter_sack_recovery();
       }
-    } else if (dup_acks_ == 3 && cong_.may_enter_recovery(snd_una_)) {
-      // RFC 5681 §3.2 steps 2-3, RFC 6582 §3.2 step 2: fast retransmit.
-      cong_.enter_recovery(snd_max_, flight_size(), smss(), RecoveryMode::newreno);
+    } else if ((dup_acks_ >= 3 || early_retransmit_due()) && cong_.may_enter_recovery(snd_una_)) {
+      // RFC 5681 §3.2 steps 2-3, RFC 6582 §3.2 step 2: fast retransmit, at the third
+      // duplicate ACK or at RFC 5827's lower ER_thresh. (dup_acks_ only grows until
+      // recovery starts, so this fires once per loss event.)
+      if (dup_acks_ < 3) ++stats_.early_retransmits;
+      cong_.enter_recovery(snd_max_, recovery_flight_size(), smss(), RecoveryMode::newreno);
+      limited_transmit_bytes_ = 0;
       fast_rexmit_due_ = true;
     }
   } else if (!sack_recovery_) {

@@ -28,6 +28,24 @@ std::uint32_t Connection::ts_now(Instant now) const {
 
 std::uint32_t Connection::flight_size() const { return static_cast<std::uint32_t>(snd_max_ - snd_una_); }
 
+std::uint32_t Connection::recovery_flight_size() const {
+  // RFC 5681 §3.2 step 2: "When [RFC3042] is in use, additional data sent in limited
+  // transmit MUST NOT be included in this calculation" (of ssthresh from FlightSize).
+  const std::uint32_t f = flight_size();
+  return f > limited_transmit_bytes_ ? f - limited_transmit_bytes_ : 0;
+}
+
+std::uint32_t Connection::limited_transmit_allowance() const {
+  // RFC 3042 §2 Limited Transmit (RFC 5681 §3.2 step 1): on each of the first two
+  // consecutive duplicate ACKs, send one segment of previously unsent data if the
+  // peer's window allows it, while the outstanding data stays <= cwnd + 2*SMSS; cwnd
+  // itself is not changed. With SACK this gives what RFC 6675 §5 (2.c) allows: each
+  // duplicate ACK SACKs a segment, so pipe drops by one SMSS per duplicate ACK.
+  // Only for new data (SND.NXT = SND.MAX; not during a go-back-N resend after an RTO).
+  if (cong_.in_recovery() || dup_acks_ == 0 || snd_nxt_ != snd_max_) return 0;
+  return std::min<std::uint32_t>(dup_acks_, 2) * smss();
+}
+
 std::uint32_t Connection::advertise_window() const {
   const std::uint32_t max_field = ws_enabled_ ? (65535u << rcv_wscale_) : 65535u;
   const std::uint32_t candidate =
@@ -157,7 +175,7 @@ bool Connection::next_segment(Instant now, Plan& plan) const {
     // RFC 9293 §3.8.6: never send beyond the peer's window.
     const SeqNum right = snd_una_ + snd_wnd_;
     const std::uint32_t usable = right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
-    const std::uint32_t cwnd = cong_.cwnd();
+    const std::uint32_t cwnd = cong_.cwnd() + (sack_recovery_ ? 0 : limited_transmit_allowance());
     const std::uint32_t cwnd_room = cwnd > in_flight ? cwnd - in_flight : 0;
     const std::uint32_t len = std::min({avail, usable, cwnd_room, cap});
     const bool fin = fin_queued_ && snd_nxt_ + len == fin_seq() && len == avail;
@@ -348,6 +366,10 @@ void Connection::commit(Instant now, const Plan& plan) {
         if (snd_max_ == snd_una_) first_unacked_time_ = now;
         snd_nxt_ = end;
         if (end > snd_max_) {
+          if (!cong_.in_recovery() && dup_acks_ > 0 && static_cast<std::uint32_t>(end - snd_una_) > cong_.cwnd()) {
+            ++stats_.limited_transmits;  // RFC 3042: sent on the allowance beyond cwnd
+            limited_transmit_bytes_ += plan.len;
+          }
           if (!rtt_timing_ && !ts_enabled_ && !rexmit) {
             rtt_timing_ = true;
             rtt_seq_ = plan.seq;

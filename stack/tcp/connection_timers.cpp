@@ -97,6 +97,7 @@ void Connection::on_retransmit_timeout(Instant now) {
       return;
     }
     rtt_.backoff();  // RFC 6298 (5.5)
+    syn_timed_out_ = true;  // RFC 6298 (5.7): RTO = 3 s once data transmission begins
     syn_due_ = true;
     snd_nxt_ = iss_;
     return;
@@ -117,6 +118,7 @@ void Connection::on_retransmit_timeout(Instant now) {
   sack_recovery_ = false;
   fast_rexmit_due_ = false;
   dup_acks_ = 0;
+  limited_transmit_bytes_ = 0;
   high_rxt_ = snd_una_;
   snd_nxt_ = snd_una_;  // go-back-N from the oldest unacknowledged byte
   rtt_timing_ = false;

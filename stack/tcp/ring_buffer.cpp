@@ -26,6 +26,7 @@ std::size_t RingBuffer::write(Bytes data) {
   std::size_t n = std::min(data.size(), free_space());
   copy_in(len_, data.first(n));
   len_ += n;
+  parked_ = parked_ > n ? parked_ - n : 0;
   return n;
 }
 
@@ -56,8 +57,11 @@ std::pair<Bytes, Bytes> RingBuffer::view(std::size_t offset, std::size_t len) co
 void RingBuffer::consume(std::size_t n) {
   n = std::min(n, len_);
   len_ -= n;
-  if (len_ == 0) {
-    head_ = 0;  // rewind: keeps the next writable_contiguous() region as large as possible
+  if (len_ == 0 && parked_ == 0) {
+    // Rewind: keeps the next writable_contiguous() region as large as possible. Only
+    // when nothing was parked past the readable end with write_at(): those bytes sit
+    // at storage positions relative to the old head and would be garbled.
+    head_ = 0;
   } else {
     head_ = index(n);
   }
@@ -70,19 +74,25 @@ MutBytes RingBuffer::writable_contiguous() {
   return MutBytes(storage_.get() + tail, n);
 }
 
-void RingBuffer::commit(std::size_t n) { len_ += std::min(n, free_space()); }
+void RingBuffer::commit(std::size_t n) {
+  n = std::min(n, free_space());
+  len_ += n;
+  parked_ = parked_ > n ? parked_ - n : 0;
+}
 
 std::size_t RingBuffer::write_at(std::size_t offset, Bytes data) {
   std::size_t free = free_space();
   if (offset >= free) return 0;
   std::size_t n = std::min(data.size(), free - offset);
   copy_in(len_ + offset, data.first(n));
+  if (n > 0) parked_ = std::max(parked_, offset + n);
   return n;
 }
 
 void RingBuffer::clear() {
   head_ = 0;
   len_ = 0;
+  parked_ = 0;
 }
 
 }  // namespace tapwire::tcp

@@ -9,6 +9,10 @@
 //   * receive side / reassembly: write_at(offset, data) stores out-of-order segment
 //     data `offset` bytes past the readable end without publishing it; once the gap
 //     before it is filled (see Assembler), commit(n) publishes the next n bytes.
+// The buffer remembers how far past the readable end write_at() has stored bytes
+// (`parked_`, shrinking as commit()/write() publish them); consume() rewinds the head
+// to the start of storage when the buffer empties only if nothing is parked, so
+// parked bytes never move.
 // Consumers either copy out (read/peek) or take views (view) and then consume(n);
 // view() is how segments are emitted without an intermediate copy.
 // Nothing here allocates after construction.
@@ -48,7 +52,8 @@ class RingBuffer {
   // The one or two contiguous pieces covering readable bytes [offset, offset + len),
   // clipped to size(). The second piece is empty unless the range wraps.
   std::pair<Bytes, Bytes> view(std::size_t offset, std::size_t len) const;
-  // Drops min(n, size()) bytes from the head.
+  // Drops min(n, size()) bytes from the head. Bytes stored past the readable end with
+  // write_at() stay where they are (logically and physically).
   void consume(std::size_t n);
 
   // Largest contiguous free region starting at the readable end (may be empty even
@@ -74,6 +79,8 @@ class RingBuffer {
   std::size_t capacity_ = 0;
   std::size_t head_ = 0;
   std::size_t len_ = 0;
+  // Bytes past the readable end that write_at() may have filled (an upper bound).
+  std::size_t parked_ = 0;
 };
 
 }  // namespace tapwire::tcp

@@ -21,10 +21,19 @@ void RttEstimator::on_sample(Duration rtt) {
     srtt_ = (srtt_ * 7 + rtt) / 8;
   }
   backoff_count_ = 0;  // Karn: a valid sample ends the backoff (see header)
+  syn_fallback_ = false;
+}
+
+void RttEstimator::set_rto_floor_after_syn_timeout() {
+  // RFC 6298 (5.7): RTO = 3 s once data transmission begins (see header).
+  if (has_sample_) return;
+  syn_fallback_ = true;
+  backoff_count_ = 0;
 }
 
 Duration RttEstimator::base_rto() const {
   Duration rto = config_.initial;  // RFC 6298 (2.1)
+  if (syn_fallback_) rto = std::max(rto, kSynTimeoutRto);  // RFC 6298 (5.7)
   if (has_sample_) {
     Duration g = Duration::nanos(config_.clock_granularity_ns);
     rto = srtt_ + std::max(g, rttvar_ * 4);  // RFC 6298 (2.2)/(2.3), K = 4
@@ -52,6 +61,7 @@ void RttEstimator::reset() {
   srtt_ = Duration::zero();
   rttvar_ = Duration::zero();
   has_sample_ = false;
+  syn_fallback_ = false;
   backoff_count_ = 0;
 }
 

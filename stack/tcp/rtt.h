@@ -19,6 +19,14 @@
 // from new data, on_sample() also clears the backoff: the backed-off RTO is kept
 // until a valid sample arrives (RFC 6298 §5, note after (5.7)); reset_backoff() is
 // there for callers that want to clear it on other evidence.
+//
+// RFC 6298 (5.7): if the timer expired awaiting the ACK of a SYN (or SYN-ACK) and
+// the RTO in use is below 3 s, the RTO is re-initialized to 3 s when data
+// transmission begins. set_rto_floor_after_syn_timeout() does that: with no RTT
+// sample yet, the backoff is cleared and base_rto() is max(initial, 3 s) (within
+// [min, max]) until the first sample. If a sample was taken (an RFC 7323 timestamp
+// echo is unambiguous even for a retransmitted SYN), the measured RTO stands, as in
+// Linux; the 3 s fallback exists for lack of a measurement.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +62,12 @@ class RttEstimator {
   // RFC 6298 (5.5): the retransmission timer expired; double the RTO.
   void backoff();
   void reset_backoff() { backoff_count_ = 0; }
+  // RFC 6298 (5.7), see above. Call when the handshake completes after a SYN or
+  // SYN-ACK retransmission timeout.
+  void set_rto_floor_after_syn_timeout();
+  // The (5.7) 3 s value applies (no sample since).
+  bool syn_timeout_fallback() const { return syn_fallback_; }
+  static constexpr Duration kSynTimeoutRto = Duration::seconds(3);
   std::uint32_t backoff_count() const { return backoff_count_; }
 
   bool has_sample() const { return has_sample_; }
@@ -70,6 +84,7 @@ class RttEstimator {
   Duration srtt_ = Duration::zero();
   Duration rttvar_ = Duration::zero();
   bool has_sample_ = false;
+  bool syn_fallback_ = false;
   std::uint32_t backoff_count_ = 0;
 };
 

@@ -50,9 +50,9 @@ Result<ConnId> TcpStack::create(Instant now, bool active, const FourTuple& tuple
   }
   Slot& s = slots_[index];
   const ConnId id{index, s.generation};
-  // ISNs and timestamp offsets come from the injected Rng (DESIGN.md §2; the daemon
-  // seeds it from getrandom, which satisfies RFC 6528's unpredictability).
-  const std::uint32_t iss = rng_.next_u32();
+  // ISNs come from the configured source (the daemon's RFC 6528 generator) or else,
+  // like timestamp offsets, from the injected Rng (DESIGN.md §2).
+  const std::uint32_t iss = config_.isn_source ? config_.isn_source(now, tuple) : rng_.next_u32();
   const std::uint32_t ts_offset = rng_.next_u32();
   if (active) {
     s.conn.emplace(Connection::active(id, ctx_, tuple, opt, iss, ts_offset, now));
@@ -193,8 +193,11 @@ bool TcpStack::time_wait_input(Instant now, std::uint32_t tw_index, const wire::
     tw_free_.push_back(tw_index);
   };
   if (seg.has(RST)) {
-    // RFC 9293 §3.10.7.4 second check with RFC 5961 §3.2: an exact RST ends TIME-WAIT.
-    if (seq == rec.info.rcv_nxt) drop_record();
+    // RFC 1337 §3 (TW1): ignore RST segments in TIME-WAIT. Letting an RST end it
+    // ("TIME-WAIT assassination", RFC 1337 §2) reopens the 4-tuple before old
+    // duplicates have died out; such RSTs are routine, e.g. a duplicated final ACK
+    // reaching a peer that already closed draws one (RFC 9293 §3.10.7.1). The record
+    // lasts its 2*MSL regardless.
     return true;
   }
   if (seg.has(SYN) && !seg.has(ACK)) {

@@ -27,7 +27,8 @@
 // (CLOSED, or TIME-WAIT handed to a record) AND its owner released it with close()
 // or abort() (as a BSD socket lives until close()). TIME-WAIT is a small 4-tuple
 // record (no buffers, no owner) in the same TimerHeap, lasting 2*MSL; it re-ACKs
-// retransmitted FINs and restarts its timer (RFC 9293 §3.10.7.4).
+// retransmitted FINs and restarts its timer (RFC 9293 §3.10.7.4); RSTs are ignored
+// (RFC 1337 §3, TW1), so only 2*MSL or a new incarnation's SYN ends it.
 //
 // Events: the owner drains std::vector<StackEvent> with take_events() after each
 // batch of calls (established, readable, writable, peer_fin, closed, new_syn,

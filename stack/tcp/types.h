@@ -120,6 +120,8 @@ struct ConnStats {
   std::uint64_t fast_retransmits = 0;   // RFC 5681 / RFC 6675 recovery retransmissions
   std::uint64_t rto_count = 0;          // retransmission timer expiries
   std::uint64_t dup_acks = 0;           // duplicate ACKs received (RFC 5681 §2)
+  std::uint64_t limited_transmits = 0;  // new segments sent beyond cwnd on dup ACKs (RFC 3042)
+  std::uint64_t early_retransmits = 0;  // recoveries started below DupThresh (RFC 5827)
   std::uint64_t out_of_order = 0;       // segments received beyond RCV.NXT
   std::uint64_t challenge_acks = 0;     // RFC 5961 challenge ACKs sent
   std::uint64_t zero_window_probes = 0;

@@ -170,3 +170,29 @@ BOOST_AUTO_TEST_CASE(long_stream_through_small_buffer) {
   }
   BOOST_TEST(out == in);
 }
+
+BOOST_AUTO_TEST_CASE(parked_bytes_survive_emptying) {
+  // Out-of-order bytes stored past the readable end stay put when the owner drains
+  // every readable byte (the buffer must not rewind its head under them).
+  RingBuffer rb(8);
+  rb.write(bytes_of("abc"));
+  BOOST_TEST(rb.write_at(2, bytes_of("XY")) == 2u);  // logical 5..7 ("de" missing)
+  rb.consume(3);                                      // empty now
+  BOOST_TEST(rb.empty());
+  BOOST_TEST(rb.write_at(0, bytes_of("de")) == 2u);  // the gap fills
+  rb.commit(4);
+  BOOST_TEST(read_all(rb) == "deXY");
+  // Everything parked was published and read: the next emptying rewinds again.
+  BOOST_TEST(rb.writable_contiguous().size() == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(parked_bytes_survive_emptying_across_wrap) {
+  RingBuffer rb(8);
+  rb.write(bytes_of("012345"));
+  rb.consume(5);  // head 5, "5" readable
+  BOOST_TEST(rb.write_at(1, bytes_of("BCD")) == 3u);  // storage 7, 0, 1
+  rb.consume(1);
+  BOOST_TEST(rb.write_at(0, bytes_of("A")) == 1u);
+  rb.commit(4);
+  BOOST_TEST(read_all(rb) == "ABCD");
+}

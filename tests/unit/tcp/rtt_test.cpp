@@ -106,3 +106,47 @@ BOOST_AUTO_TEST_CASE(zero_sample_and_reset) {
   BOOST_TEST(!e.has_sample());
   BOOST_TEST(e.rto().ns() == Duration::seconds(1).ns());
 }
+
+BOOST_AUTO_TEST_CASE(rto_three_seconds_after_syn_timeout) {
+  // RFC 6298 (5.7): after a SYN timeout, RTO = 3 s when data transmission begins.
+  RttEstimator e;  // initial 1 s
+  e.backoff();     // the SYN timed out once: 2 s
+  BOOST_TEST(e.rto().ns() == Duration::seconds(2).ns());
+  e.set_rto_floor_after_syn_timeout();
+  BOOST_TEST(e.syn_timeout_fallback());
+  BOOST_TEST(e.backoff_count() == 0u);
+  BOOST_TEST(e.rto().ns() == Duration::seconds(3).ns());
+  BOOST_TEST(e.base_rto().ns() == Duration::seconds(3).ns());
+  e.backoff();  // (5.5) still doubles it
+  BOOST_TEST(e.rto().ns() == Duration::seconds(6).ns());
+  // The first sample replaces it: (2.2) with R = 100 ms gives 300 ms.
+  e.on_sample(ms(100));
+  BOOST_TEST(!e.syn_timeout_fallback());
+  BOOST_TEST(e.rto().ns() == ms(300).ns());
+}
+
+BOOST_AUTO_TEST_CASE(syn_timeout_floor_keeps_a_measured_rto_and_larger_initial) {
+  // With a sample taken (e.g. a timestamp echo on the SYN-ACK) the measured RTO stands.
+  RttEstimator e;
+  e.on_sample(ms(100));
+  e.set_rto_floor_after_syn_timeout();
+  BOOST_TEST(!e.syn_timeout_fallback());
+  BOOST_TEST(e.rto().ns() == ms(300).ns());
+  // An initial RTO above 3 s is not lowered ("using an RTO less than 3 seconds").
+  RttConfig c;
+  c.initial = Duration::seconds(5);
+  RttEstimator big(c);
+  big.set_rto_floor_after_syn_timeout();
+  BOOST_TEST(big.rto().ns() == Duration::seconds(5).ns());
+  // Clamped to max like any RTO.
+  RttConfig small;
+  small.max = Duration::seconds(2);
+  RttEstimator capped(small);
+  capped.set_rto_floor_after_syn_timeout();
+  BOOST_TEST(capped.rto().ns() == Duration::seconds(2).ns());
+  // reset() forgets it.
+  RttEstimator r;
+  r.set_rto_floor_after_syn_timeout();
+  r.reset();
+  BOOST_TEST(r.rto().ns() == Duration::seconds(1).ns());
+}

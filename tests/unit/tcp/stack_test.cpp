@@ -99,10 +99,16 @@ BOOST_AUTO_TEST_CASE(time_wait_record_rst_and_new_syn) {
   // An old duplicate (not a FIN, no data, exact) is ignored; data is re-ACKed.
   s.peer_at(2, Seg(ACK).seq(s.theirs(1)).ack(s.ours(1)));
   s.expect_nothing_until(3);
-  // A RST that is not exact does nothing (RFC 5961); an exact one ends TIME-WAIT.
+  // RFC 1337 §3 (TW1): RSTs are ignored in TIME-WAIT, inexact or exact, silently.
   s.peer_at(4, Seg(RST).seq(s.theirs(50)));
   BOOST_TEST(s.stack.time_wait_count() == 1u);
   s.peer_at(5, Seg(RST).seq(s.theirs(1)));
+  BOOST_TEST(s.stack.time_wait_count() == 1u);
+  s.expect_nothing_until(6);
+  // The record still answers a retransmitted FIN, and ends after 2*MSL.
+  s.peer_at(7, Seg(FIN | ACK).seq(s.theirs(0)).ack(s.ours(1)));
+  s.expect(Seg(ACK).seq(s.ours(1)).ack(s.theirs(1)), 7);
+  s.run_until(at_ms(7) + s.opt.msl * 2);
   BOOST_TEST(s.stack.time_wait_count() == 0u);
   BOOST_TEST(s.stack.timer_count() == 0u);
 }
@@ -123,4 +129,47 @@ BOOST_AUTO_TEST_CASE(new_syn_above_time_wait_reopens) {
   s.expect(Seg(SYN | ACK).ack(s.theirs(100'000) + 1), 3);
   BOOST_TEST(s.stack.time_wait_count() == 0u);
   BOOST_TEST(s.stack.connection_count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(isn_source_hook_used_for_syn_and_syn_ack) {
+  // StackConfig::isn_source (the daemon's RFC 6528 generator) supplies the ISS of
+  // active opens and of SYN-ACKs, with the time and the 4-tuple seen from our side.
+  struct Call {
+    Instant now;
+    FourTuple tuple;
+  };
+  std::vector<Call> calls;
+  StackConfig cfg;
+  cfg.isn_source = [&calls](Instant now, const FourTuple& t) {
+    calls.push_back(Call{now, t});
+    return 0xfffffff0u + static_cast<std::uint32_t>(calls.size());  // wraps soon: seq arithmetic
+  };
+  Script s(cfg);
+  // Active open at 5 ms.
+  s.run_until(at_ms(5));
+  auto id = s.stack.connect(s.now, s.local_ip, 1234, s.peer_ip, 80, s.opt);
+  BOOST_TEST_REQUIRE(id.ok());
+  Captured syn = s.expect(Seg(SYN).seq(0xfffffff1u), 5);
+  BOOST_TEST(syn.seg.dst_port == 80);
+  BOOST_TEST_REQUIRE(calls.size() == 1u);
+  BOOST_TEST(calls[0].now == at_ms(5));
+  BOOST_TEST(calls[0].tuple.local.ip == s.local_ip);
+  BOOST_TEST(calls[0].tuple.local.port == 1234);
+  BOOST_TEST(calls[0].tuple.remote.ip == s.peer_ip);
+  BOOST_TEST(calls[0].tuple.remote.port == 80);
+  // Passive open at 7 ms: the SYN-ACK carries the hook's second value.
+  auto l = s.stack.listen(Ipv4Addr::any(), 80, 4, s.opt);
+  BOOST_TEST_REQUIRE(l.ok());
+  s.peer_at(7, Seg(SYN).seq(5000).ports(40001, 80).mss(1460));
+  s.expect(Seg(SYN | ACK).seq(0xfffffff2u).ack(5001), 7);
+  BOOST_TEST_REQUIRE(calls.size() == 2u);
+  BOOST_TEST(calls[1].now == at_ms(7));
+  BOOST_TEST(calls[1].tuple.local.port == 80);
+  BOOST_TEST(calls[1].tuple.remote.ip == s.peer_ip);
+  BOOST_TEST(calls[1].tuple.remote.port == 40001);
+  // The handshake completes on the hook's ISS (the ACK must acknowledge ISS + 1).
+  s.peer_at(8, Seg(ACK).seq(5001).ack(0xfffffff3u).ports(40001, 80));
+  auto child = s.stack.accept(*l);
+  BOOST_TEST_REQUIRE(child.ok());
+  BOOST_TEST(*s.stack.state(*child) == State::established);
 }

@@ -107,12 +107,22 @@ BOOST_AUTO_TEST_CASE(syn_sent_ignores_rst_without_ack) {
   s.expect(Seg(SYN).seq(s.iss), 1000);  // still retrying
 }
 
-BOOST_AUTO_TEST_CASE(time_wait_exact_rst_ends_record) {
+BOOST_AUTO_TEST_CASE(time_wait_ignores_exact_rst_rfc1337) {
+  // RFC 1337 §3 (TW1): no TIME-WAIT assassination. An exact RST (here: the answer a
+  // peer in CLOSED gives to our duplicated final ACK) leaves the record alone; it
+  // still re-ACKs a retransmitted FIN and expires after exactly 2*MSL.
   Script s;
   ConnId id = s.to_time_wait();
+  const Instant entered = s.now;
   BOOST_TEST(s.stack.close(id).ok());
   BOOST_TEST(s.stack.time_wait_count() == 1u);
   s.peer_at(s.now + ms(1), Seg(RST).seq(s.theirs(1)));
+  BOOST_TEST(s.stack.time_wait_count() == 1u);
+  s.peer_at(s.now + ms(1), Seg(RST | ACK).seq(s.theirs(1)).ack(s.ours(1)));
+  BOOST_TEST(s.stack.time_wait_count() == 1u);
+  s.expect_nothing_until(entered + s.opt.msl * 2 - ms(1));
+  BOOST_TEST(s.stack.time_wait_count() == 1u);
+  s.run_until(entered + s.opt.msl * 2);
   BOOST_TEST(s.stack.time_wait_count() == 0u);
   BOOST_TEST(s.stack.timer_count() == 0u);
 }

@@ -154,3 +154,54 @@ BOOST_AUTO_TEST_CASE(idle_restart_resets_cwnd_to_initial_window) {
   s.run_until(s.now);
   BOOST_TEST(s.sink.out.size() == 10u);
 }
+
+BOOST_AUTO_TEST_CASE(rto_is_three_seconds_after_syn_timeout_active_open) {
+  // RFC 6298 (5.7): our SYN timed out once (RTO 1 s), the SYN-ACK gives no RTT sample
+  // (Karn, no timestamps): the first data segment is retransmitted after 3 s, not
+  // after the backed-off 2 s.
+  Script s;
+  auto id = s.stack.connect(s.now, s.local_ip, s.local_port, s.peer_ip, s.peer_port, s.opt);
+  BOOST_TEST_REQUIRE(id.ok());
+  Captured syn = s.expect(Seg(SYN), 0);
+  s.iss = syn.seg.seq;
+  s.expect(Seg(SYN).seq(s.iss), 1000);  // RFC 6298 (2.1): initial RTO 1 s
+  s.peer_at(1050, Seg(SYN | ACK).seq(s.peer_iss).ack(s.iss + 1).mss(1460));
+  s.expect(Seg(ACK).seq(s.ours(0)).ack(s.theirs(0)), 1050);
+  BOOST_TEST(*s.stack.send(*id, bytes(100)) == 100u);
+  s.expect(Seg(PSH | ACK).seq(s.ours(0)).len(100), 1050);
+  s.expect_nothing_until(1050 + 2999);
+  s.expect(Seg(PSH | ACK).seq(s.ours(0)).len(100), 1050 + 3000);
+  s.expect(Seg(PSH | ACK).seq(s.ours(0)).len(100), 1050 + 3000 + 6000);  // (5.5) backoff
+}
+
+BOOST_AUTO_TEST_CASE(rto_is_three_seconds_after_syn_ack_timeout_passive_open) {
+  Script s;
+  s.to_syn_received();  // SYN-ACK at 0
+  s.expect(Seg(SYN | ACK).seq(s.iss).ack(s.peer_iss + 1), 1000);
+  s.peer_at(1020, Seg(ACK).seq(s.theirs(0)).ack(s.ours(0)));
+  auto id = s.stack.accept(s.listener);
+  BOOST_TEST_REQUIRE(id.ok());
+  BOOST_TEST(*s.stack.send(*id, bytes(10)) == 10u);
+  s.expect(Seg(PSH | ACK).seq(s.ours(0)).len(10), 1020);
+  s.expect_nothing_until(1020 + 2999);
+  s.expect(Seg(PSH | ACK).seq(s.ours(0)).len(10), 1020 + 3000);
+}
+
+BOOST_AUTO_TEST_CASE(syn_timeout_with_timestamp_sample_keeps_measured_rto) {
+  // With timestamps the SYN-ACK's echo is an unambiguous sample (RFC 7323 §4.1), so
+  // the measured RTO (200 ms minimum here) is used, not the 3 s fallback.
+  Script s;
+  s.opt.timestamps = true;
+  auto id = s.stack.connect(s.now, s.local_ip, s.local_port, s.peer_ip, s.peer_port, s.opt);
+  BOOST_TEST_REQUIRE(id.ok());
+  Captured syn = s.expect(Seg(SYN), 0);
+  s.iss = syn.seg.seq;
+  Captured again = s.expect(Seg(SYN).seq(s.iss), 1000);
+  BOOST_TEST_REQUIRE(again.seg.options.timestamps.has_value());
+  s.peer_at(1050, Seg(SYN | ACK).seq(s.peer_iss).ack(s.iss + 1).mss(1460).ts(777, again.seg.options.timestamps->value));
+  s.expect(Seg(ACK).seq(s.ours(0)).ack(s.theirs(0)), 1050);
+  BOOST_TEST(*s.stack.send(*id, bytes(100)) == 100u);
+  s.expect(Seg(PSH | ACK).seq(s.ours(0)).len(100), 1050);
+  // Sample 50 ms: RTO = 50 + 4*25 = 150 ms, clamped to the 200 ms minimum.
+  s.expect(Seg(PSH | ACK).seq(s.ours(0)).len(100), 1250);
+}
