@@ -10,11 +10,14 @@
 
 namespace tapwire::sim::cli {
 
+int run_main(Args args);  // run_command.cpp
+
 namespace {
 
 // The command table: one line per subcommand.
 constexpr Command kCommands[] = {
     {"decode", "print one line per frame of pcap files (and a per-protocol count)", decode_main},
+    {"run", "run scenario files in the simulator and check their expectations", run_main},
 };
 
 void print_help(std::FILE* out) {

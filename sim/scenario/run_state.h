@@ -1,0 +1,153 @@
+// RunState: the world of one scenario run and the runner's bookkeeping, shared by the
+// runner's parts (runner.cpp builds and drives it, run_actions.cpp performs actions,
+// expectations.cpp evaluates conditions). Internal to sim/scenario: callers use
+// runner.h.
+//
+// Wiring (DESIGN.md §2, the simulated driver):
+//
+//   GuestVm ──FramePort(to_proxy)──► Link ──receiver(to_proxy)──► Proxy::on_frame
+//   GuestVm ◄──receiver(to_guest)─── Link ◄──FramePort(to_guest)── Proxy (its FrameLink)
+//   Proxy ◄──HostEventSink── SimHostNet (World events)      Proxy ──HostNet──► SimHostNet
+//
+// The Proxy is polled by the World through ProxyNode; the guest is a Node itself.
+// Registration order, hence poll order within an instant: proxy, then guest.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/node.h"
+#include "sim/core/world.h"
+#include "sim/guest/guest_vm.h"
+#include "sim/link/frame_port.h"
+#include "sim/link/link.h"
+#include "sim/scenario/capture.h"
+#include "sim/scenario/host_bridge.h"
+#include "sim/scenario/report.h"
+#include "sim/scenario/runner.h"
+#include "sim/scenario/scenario.h"
+#include "stack/proxy/proxy.h"
+
+namespace tapwire::sim {
+
+// The proxy as a World node.
+class ProxyNode final : public Node {
+ public:
+  explicit ProxyNode(proxy::Proxy& proxy) : proxy_(proxy) {}
+  void poll(Instant now) override { proxy_.poll(now); }
+  std::optional<Instant> poll_at() const override { return proxy_.poll_at(); }
+  std::string name() const override { return "proxy"; }
+
+ private:
+  proxy::Proxy& proxy_;
+};
+
+// What an action created, by action id.
+struct ActionRecord {
+  std::string kind;
+  bool started = false;
+  std::optional<std::string> error;      // the action could not be performed
+  std::vector<std::uint32_t> pings;      // ping: GuestVm ping ids
+  std::uint32_t ping_count = 0;          // requested
+  std::optional<std::uint32_t> conn;     // tcp_connect: GuestVm connection id
+  std::optional<std::uint32_t> listener; // tcp_listen: GuestVm listener id
+  std::optional<std::uint64_t> client;   // host_connect: HostBridge client id
+  std::optional<std::uint16_t> udp_port; // udp_send: the guest's bound source port
+  std::optional<std::uint32_t> flood;    // flood: GuestVm flood id
+  // udp_send: replies seen on the bound port.
+  std::uint64_t udp_replies = 0;
+  std::uint64_t udp_reply_bytes = 0;
+  std::optional<std::uint64_t> udp_reply_mismatch;  // first reply byte that was not the pattern
+  bool udp_pattern = false;  // the datagrams sent were the pattern (replies are checked against it)
+};
+
+// A host_connect waiting for its echo before its `then` step.
+struct HostClientScript {
+  std::uint64_t client = 0;
+  std::uint64_t expect_bytes = 0;  // echo expected back
+  ThenStep then = ThenStep::none;
+  bool done = false;
+};
+
+struct NeverState {
+  const Condition* condition = nullptr;
+  std::optional<std::size_t> watch;  // frame conditions
+  bool violated = false;
+  Instant at;
+  std::string detail;
+};
+
+struct RunState {
+  RunState(const Scenario& s, const RunOptions& o);
+  ~RunState();
+
+  const Scenario& scenario;
+  RunOptions options;
+  std::uint64_t seed;
+
+  World world;
+  Link link;
+  std::unique_ptr<FrameCapture> capture;
+  std::unique_ptr<FramePort> proxy_port;
+  std::unique_ptr<HostBridge> host;
+  std::unique_ptr<proxy::Proxy> proxy;
+  std::unique_ptr<ProxyNode> proxy_node;
+  std::unique_ptr<GuestVm> guest;
+
+  std::map<std::string, ActionRecord> actions;  // by id ("#<index>" when the action has none)
+  std::vector<HostClientScript> host_scripts;
+  std::map<std::uint16_t, std::string> udp_ports;  // guest UDP port -> action id
+  std::map<Direction, RuleId> partition_rules;
+  std::vector<std::string> action_errors;
+  std::map<const FrameCondition*, std::size_t> frame_watches;
+  std::vector<NeverState> never;
+  std::vector<std::size_t> never_state;  // indices into `never` checked after every instant
+  // Counter getters by name, resolved on first use (empty: look it up in a snapshot).
+  std::map<std::string, std::function<std::uint64_t()>> stat_getters;
+
+  // Between instants: drive host-side client scripts, collect UDP replies.
+  void service();
+  // The value of a counter by its dotted name; nullopt when there is no such counter.
+  std::optional<std::uint64_t> stat(const std::string& name);
+  std::map<std::string, std::uint64_t> stats_snapshot();
+  // The host endpoint a guest destination reaches (the host alias maps to 127.0.0.1).
+  wire::Ipv4Addr host_side(wire::Ipv4Addr guest_dst) const;
+  ActionRecord* record(const std::string& id);
+};
+
+// --- runner.cpp ---
+HostServerSetup server_setup(const ServerSpec& spec);
+// Registers the scenario's frame conditions with the capture and sets up its `never`
+// checks. Call once, before the World runs (SimulationRun::run() does).
+void arm_expectations(RunState& st);
+// What runs after every instant: service() and the `never` state checks. Returns true
+// when the World failed (a run_until `done` predicate).
+bool after_instant_checks(RunState& st);
+
+// --- run_actions.cpp ---
+// Performs `action` now (called from a World event at its `at`).
+void perform_action(RunState& st, const Action& action, const std::string& id);
+// Makes every action of the scenario a World event at its `at` (with its record under
+// its id, or "#<index>" for an action without one). SimulationRun::run() calls it once.
+void schedule_actions(RunState& st);
+
+// --- expectations.cpp ---
+struct Verdict {
+  bool passed = false;
+  std::string observed;
+};
+std::string describe(const Condition& c);
+Verdict evaluate(RunState& st, const Condition& c);
+// What no_leaks reports: proxy flows/handles/timers, host sockets other than
+// listeners (and lingering fds), guest connections/apps/floods/injections.
+std::vector<std::string> collect_leaks(RunState& st);
+// The at_end checks other than conditions: no_leaks, counters, streams, max_frame, frames.
+void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out);
+std::string describe_frame(Direction dir, const FrameInfo& info);
+
+}  // namespace tapwire::sim
