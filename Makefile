@@ -1,6 +1,8 @@
 # Tapwire: one-command setup, build and run. See README.md.
 #   make run         install missing Debian packages, build, run the main job
-#   make test        install, build, run every test (ctest: Boost.Test units; pytest suite)
+#   make test        install, build, run every test (ctest: Boost.Test units; pytest suite;
+#                    the daemon's end-to-end test with a real Linux guest when root)
+#   make test-qemu   boot Debian's kernel under QEMU against the daemon (not CI)
 #   make fuzz-smoke  build the libFuzzer targets with clang + ASan/UBSan and run each for FUZZ_SECONDS
 PY          ?= /usr/bin/python3
 BUILD       ?= build
@@ -9,7 +11,7 @@ FUZZ_SECONDS ?= 30
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test unit pytest fuzz-smoke clean
+.PHONY: all deps configure build run test unit pytest e2e test-qemu fuzz-smoke clean
 
 all: build
 
@@ -30,10 +32,20 @@ run: build
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+# The pytest suite runs on 2 xdist workers (python3-pytest-xdist) when available.
 pytest: build
-	@if [ -d tests/py ]; then PYTHONPATH=$(BUILD)/python $(PY) -m pytest -q tests/py; fi
+	@if [ -d tests/py ]; then PYTHONPATH=$(BUILD)/python $(PY) -m pytest -q -p no:cacheprovider \
+	  $$($(PY) -c 'import xdist' 2>/dev/null && echo '-n 2') tests/py; fi
 
-test: unit pytest
+# The daemon with a real Linux guest (a network namespace on a tap); skipped unless root.
+e2e: build
+	@$(PY) tests/e2e/run_e2e.py --tapwire $(BUILD)/bin/tapwire
+
+test: unit pytest e2e
+
+# Boots Debian's kernel under QEMU (TCG) against `tapwire --qemu-listen`; not run by CI.
+test-qemu: build
+	@tests/e2e/qemu_boot.sh $(BUILD)/bin/tapwire
 
 fuzz-smoke: deps
 	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \

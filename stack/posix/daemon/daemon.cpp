@@ -1,0 +1,387 @@
+#include "stack/posix/daemon/daemon.h"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "stack/base/log.h"
+#include "stack/base/rng.h"
+#include "stack/pcap/pcap.h"
+#include "stack/posix/clock.h"
+#include "stack/posix/daemon/config_json.h"
+#include "stack/posix/daemon/control_server.h"
+#include "stack/posix/event_loop.h"
+#include "stack/posix/fd_limit.h"
+#include "stack/posix/posix_host_net.h"
+#include "stack/posix/qemu_stream.h"
+#include "stack/posix/randomness.h"
+#include "stack/posix/signal_watcher.h"
+#include "stack/posix/tap.h"
+#include "stack/posix/vfkit.h"
+#include "stack/posix/vmnet.h"
+#include "stack/proxy/proxy.h"
+
+namespace tapwire::daemon {
+
+namespace {
+
+using nlohmann::json;
+
+// Log lines on stderr: "2026-11-30T04:20:00.123Z info  daemon: message".
+class StderrLogSink final : public LogSink {
+ public:
+  void write(LogLevel level, std::string_view component, std::string_view message) override {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    tm utc{};
+    ::gmtime_r(&ts.tv_sec, &utc);
+    char stamp[80];
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ts.tv_nsec / 1'000'000);
+    std::string_view lvl = to_string(level);
+    std::fprintf(stderr, "%s %-5.*s %.*s: %.*s\n", stamp, static_cast<int>(lvl.size()), lvl.data(),
+                 static_cast<int>(component.size()), component.data(), static_cast<int>(message.size()),
+                 message.data());
+  }
+};
+
+// The FrameLink the proxy writes to: the transport, with every committed frame captured.
+class CaptureLink final : public host::FrameLink {
+ public:
+  CaptureLink(posix::EventLoop& loop, pcap::PcapWriter* capture) : loop_(loop), capture_(capture) {}
+  void set_transport(posix::VmTransport* transport) { transport_ = transport; }
+
+  // Without a transport (between a vfkit peer leaving and the socket being bound
+  // again) the link reports itself full.
+  MutBytes egress(std::size_t len) override {
+    lent_ = transport_ != nullptr ? transport_->egress(len) : MutBytes{};
+    return lent_;
+  }
+  void commit(std::size_t len) override {
+    if (transport_ == nullptr) return;
+    if (capture_ != nullptr && len <= lent_.size()) {
+      (void)capture_->write(loop_.now(), Bytes(lent_.data(), len));
+    }
+    lent_ = {};
+    transport_->commit(len);
+  }
+  void flush() override {
+    if (transport_ != nullptr) transport_->flush();
+  }
+
+ private:
+  posix::EventLoop& loop_;
+  pcap::PcapWriter* capture_;
+  posix::VmTransport* transport_ = nullptr;
+  MutBytes lent_;
+};
+
+json transport_counters_json(const posix::TransportCounters& c) {
+  return json{{"frames_in", c.frames_in},           {"bytes_in", c.bytes_in},
+              {"frames_out", c.frames_out},         {"bytes_out", c.bytes_out},
+              {"dropped_in", c.dropped_in},         {"dropped_out", c.dropped_out},
+              {"dropped_no_peer", c.dropped_no_peer}, {"link_full", c.link_full},
+              {"connections", c.connections},       {"protocol_errors", c.protocol_errors}};
+}
+
+class Daemon final : public posix::FrameReceiver {
+ public:
+  explicit Daemon(const DaemonOptions& options) : options_(options), log_(sink_, "daemon", options.log_level) {}
+  int run();
+
+  void on_frame(Instant now, Bytes frame) override {
+    if (capture_) (void)capture_->write(now, frame);
+    proxy_->on_frame(now, frame);
+  }
+  void on_link_up(Instant) override {
+    TW_LOG(log_, info, "VM attached (%s)", std::string(to_string(options_.transport)).c_str());
+  }
+  void on_link_down(Instant, const char* reason) override {
+    TW_LOG(log_, warn, "VM detached: %s", reason);
+    if (options_.transport == TransportKind::vfkit_listen) relisten_ = true;
+  }
+
+ private:
+  Result<std::unique_ptr<posix::VmTransport>> open_transport();
+  std::string handle_control(std::string_view line);
+  json stats_json() const;
+  json diagnostics_json() const;
+  void log_stats();
+  void shutdown();
+
+  DaemonOptions options_;
+  StderrLogSink sink_;
+  Logger log_;
+  std::unique_ptr<posix::EventLoop> loop_;
+  std::unique_ptr<posix::PosixHostNet> host_;
+  std::unique_ptr<posix::VmTransport> transport_;
+  std::unique_ptr<CaptureLink> link_;
+  std::unique_ptr<proxy::Proxy> proxy_;
+  std::unique_ptr<ControlServer> control_;
+  std::optional<pcap::PcapWriter> capture_;
+  Instant started_;
+  bool stop_ = false;
+  bool relisten_ = false;
+  int stop_signal_ = 0;
+};
+
+Result<std::unique_ptr<posix::VmTransport>> Daemon::open_transport() {
+  posix::EventLoop& loop = *loop_;
+  auto address = [&]() {
+    posix::StreamAddress a;
+    if (auto parsed = posix::StreamAddress::parse(options_.transport_path)) a = *parsed;
+    else a.path = options_.transport_path;
+    return a;
+  };
+  auto up = [](auto result) -> Result<std::unique_ptr<posix::VmTransport>> {
+    if (!result) return result.error();
+    return std::unique_ptr<posix::VmTransport>(std::move(result.value()));
+  };
+  switch (options_.transport) {
+    case TransportKind::qemu_listen: return up(posix::QemuStreamTransport::listen(loop, address()));
+    case TransportKind::qemu_connect: return up(posix::QemuStreamTransport::connect(loop, address()));
+    case TransportKind::vmnet_listen: {
+      posix::VmnetConfig config;
+      config.mtu = static_cast<std::uint16_t>(options_.proxy.mtu > 65535 ? 65535 : options_.proxy.mtu);
+      return up(posix::VmnetTransport::listen(loop, options_.transport_path, config));
+    }
+    case TransportKind::vfkit_listen: return up(posix::VfkitTransport::listen(loop, options_.transport_path));
+    case TransportKind::tap: {
+      posix::TapConfig config;
+      config.ifname = options_.transport_path;
+      config.netns_path = options_.netns_path;
+      return up(posix::TapTransport::open(loop, config));
+    }
+    case TransportKind::none: break;
+  }
+  return Error{Errc::invalid_argument, "no transport"};
+}
+
+int Daemon::run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  if (auto limit = posix::raise_fd_limit()) {
+    TW_LOG(log_, info, "RLIMIT_NOFILE raised to %llu", static_cast<unsigned long long>(limit.value()));
+    if (options_.proxy.max_connections == 0) {
+      // Each guest connection holds one host socket; keep room for the daemon's own fds.
+      std::uint64_t n = limit.value() > 256 ? limit.value() - 128 : limit.value() / 2;
+      options_.proxy.max_connections = static_cast<std::uint32_t>(n > 1'000'000 ? 1'000'000 : n);
+    }
+  } else {
+    TW_LOG(log_, warn, "cannot raise RLIMIT_NOFILE: %s", limit.error().reason);
+    if (options_.proxy.max_connections == 0) options_.proxy.max_connections = 512;
+  }
+  TW_LOG(log_, info, "max_connections %u", static_cast<unsigned>(options_.proxy.max_connections));
+
+  auto seed = posix::seed_from_getrandom();
+  if (!seed) {
+    TW_LOG(log_, error, "getrandom failed: %s; refusing to start with a predictable seed", seed.error().reason);
+    return 1;
+  }
+  Rng rng(seed.value());
+
+  loop_ = std::make_unique<posix::EventLoop>();
+  if (!loop_->ok()) {
+    TW_LOG(log_, error, "cannot create the epoll loop");
+    return 1;
+  }
+  posix::SignalWatcher signals(*loop_, {SIGTERM, SIGINT}, [this](int signo) {
+    stop_ = true;
+    stop_signal_ = signo;
+  });
+  if (!signals.status()) {
+    TW_LOG(log_, error, "cannot watch SIGTERM/SIGINT: %s", signals.status().error().reason);
+    return 1;
+  }
+
+  if (!options_.pcap_path.empty()) {
+    auto writer = pcap::PcapWriter::open(options_.pcap_path);
+    if (!writer) {
+      TW_LOG(log_, error, "%s", writer.error().message.c_str());
+      return 1;
+    }
+    capture_.emplace(std::move(writer.value()));
+  }
+
+  host_ = std::make_unique<posix::PosixHostNet>(*loop_);
+  auto transport = open_transport();
+  if (!transport) {
+    TW_LOG(log_, error, "--%s %s: %s", std::string(to_string(options_.transport)).c_str(),
+           options_.transport_path.c_str(), transport.error().reason);
+    return 1;
+  }
+  transport_ = std::move(transport.value());
+  link_ = std::make_unique<CaptureLink>(*loop_, capture_ ? &*capture_ : nullptr);
+  link_->set_transport(transport_.get());
+  proxy_ = std::make_unique<proxy::Proxy>(options_.proxy, *link_, *host_, rng,
+                                          Logger(sink_, "proxy", options_.log_level));
+  host_->set_event_sink(proxy_.get());
+  transport_->set_receiver(this);
+  transport_->set_link_event_sink(proxy_.get());
+
+  if (!options_.control_path.empty()) {
+    auto control = ControlServer::listen(*loop_, options_.control_path,
+                                         [this](std::string_view line) { return handle_control(line); });
+    if (!control) {
+      TW_LOG(log_, error, "--control %s: %s", options_.control_path.c_str(), control.error().reason);
+      return 1;
+    }
+    control_ = std::move(control.value());
+  }
+
+  started_ = posix::MonotonicClock::now();
+  TW_LOG(log_, info, "serving %s on --%s %s (gateway %s, host alias %s)", options_.proxy.subnet.to_string().c_str(),
+         std::string(to_string(options_.transport)).c_str(), options_.transport_path.c_str(),
+         options_.proxy.gateway_ip.to_string().c_str(), options_.proxy.host_ip.to_string().c_str());
+
+  std::optional<Instant> next_stats;
+  if (options_.stats_interval > Duration::zero()) next_stats = started_ + options_.stats_interval;
+  while (!stop_) {
+    std::optional<Instant> deadline = proxy_->poll_at();
+    if (next_stats && (!deadline || *next_stats < *deadline)) deadline = next_stats;
+    auto ran = loop_->run_once(deadline);
+    if (!ran) {
+      TW_LOG(log_, error, "event loop failed: %s", ran.error().reason);
+      break;
+    }
+    Instant now = loop_->now();
+    proxy_->poll(now);
+    if (next_stats && now >= *next_stats) {
+      log_stats();
+      next_stats = now + options_.stats_interval;
+    }
+    if (relisten_ && !stop_) {
+      relisten_ = false;
+      // The old transport removes its socket file when destroyed: destroy it first.
+      link_->set_transport(nullptr);
+      transport_.reset();
+      auto fresh = open_transport();
+      if (!fresh) {
+        TW_LOG(log_, error, "cannot listen again on %s: %s", options_.transport_path.c_str(), fresh.error().reason);
+        break;
+      }
+      transport_ = std::move(fresh.value());
+      link_->set_transport(transport_.get());
+      transport_->set_receiver(this);
+      transport_->set_link_event_sink(proxy_.get());
+      proxy_->on_link_writable(loop_->now());  // the link refused frames while it was gone
+    }
+  }
+  if (stop_signal_ != 0) TW_LOG(log_, info, "signal %d: shutting down", stop_signal_);
+  shutdown();
+  return stop_ ? 0 : 1;
+}
+
+void Daemon::shutdown() {
+  Instant now = posix::MonotonicClock::now();
+  proxy_->shutdown(now);  // RST to the guest's connections, host sockets closed
+  proxy_->poll(now);      // emit what shutdown queued, one flush
+  link_->flush();
+  host_->close_all();
+  control_.reset();  // closes clients, removes the socket file
+  if (capture_) {
+    auto frames = capture_->frames_written();
+    if (auto st = capture_->close(); !st) TW_LOG(log_, error, "%s", st.error().message.c_str());
+    else TW_LOG(log_, info, "capture %s: %llu frames", options_.pcap_path.c_str(),
+                static_cast<unsigned long long>(frames));
+  }
+  log_stats();
+  proxy_.reset();
+  transport_.reset();  // closes (and for listeners, removes) the VM socket
+  host_.reset();
+}
+
+json Daemon::stats_json() const {
+  json counters = json::object();
+  for (const auto& [name, value] : proxy_->stats()) counters[name] = value;
+  const auto& loop = loop_->counters();
+  const auto& extra = host_->extra_counters();
+  return json{
+      {"uptime_s", (loop_->now() - started_).secs()},
+      {"counters", counters},
+      {"transport",
+       {{"kind", std::string(to_string(options_.transport))},
+        {"path", options_.transport_path},
+        {"attached", transport_ != nullptr && transport_->attached()},
+        {"last_error", transport_ != nullptr ? transport_->last_error() : "relistening"},
+        {"counters", transport_ != nullptr ? transport_counters_json(transport_->counters()) : json::object()}}},
+      {"host", {{"accept_backoffs", extra.accept_backoffs}, {"events_queued", extra.events_queued},
+                {"stale_events", extra.stale_events}, {"icmp_non_replies", extra.icmp_non_replies},
+                {"open_sockets", host_->sockets().size()}}},
+      {"loop", {{"waits", loop.waits}, {"empty_wakeups", loop.empty_wakeups}, {"events", loop.events},
+                {"stale_events", loop.stale_events}, {"registrations", loop_->registrations()}}},
+  };
+}
+
+json Daemon::diagnostics_json() const {
+  json flows = json::array();
+  for (const proxy::FlowRow& f : proxy_->flows()) {
+    flows.push_back(json{{"serial", f.serial},
+                         {"protocol", f.protocol},
+                         {"state", f.state},
+                         {"guest", {{"src", f.guest_src}, {"dst", f.guest_dst}}},
+                         {"host", {{"remote", f.host_remote}, {"open", f.host_open}}},
+                         {"bytes_guest_to_host", f.bytes_guest_to_host},
+                         {"bytes_host_to_guest", f.bytes_host_to_guest},
+                         {"age_s", f.age.secs()},
+                         {"idle_s", f.idle.secs()}});
+  }
+  json sockets = json::array();
+  for (const posix::HostSocketInfo& s : host_->sockets()) {
+    json row{{"handle", std::to_string(s.handle.index) + "/" + std::to_string(s.handle.generation)},
+             {"kind", s.kind},
+             {"fd", s.fd},
+             {"local", s.local.to_string()},
+             {"read_interest", s.read_interest},
+             {"waiting_writable", s.waiting_writable},
+             {"in_accept_backoff", s.in_accept_backoff}};
+    row["peer"] = s.peer ? json(s.peer->to_string()) : json(nullptr);
+    sockets.push_back(std::move(row));
+  }
+  json out = stats_json();
+  out["flows"] = std::move(flows);
+  out["host_sockets"] = std::move(sockets);
+  out["leaks"] = proxy_->leaks();
+  out["config"] = config_to_json(proxy_->config());
+  return out;
+}
+
+std::string Daemon::handle_control(std::string_view line) {
+  json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded()) return json{{"error", "bad JSON: expected one object per line"}}.dump();
+  if (!request.is_object()) return json{{"error", "expected a JSON object like {\"cmd\": \"stats\"}"}}.dump();
+  auto cmd = request.find("cmd");
+  if (cmd == request.end() || !cmd->is_string()) {
+    return json{{"error", "missing \"cmd\" (a string): one of stats, diagnostics"}}.dump();
+  }
+  const std::string& name = cmd->get_ref<const std::string&>();
+  if (name == "stats") return stats_json().dump();
+  if (name == "diagnostics") return diagnostics_json().dump();
+  return json{{"error", "unknown command \"" + name + "\": one of stats, diagnostics"}}.dump();
+}
+
+void Daemon::log_stats() {
+  if (!log_.enabled(LogLevel::info) || !transport_) return;
+  std::string line;
+  for (const auto& [name, value] : proxy_->stats()) {
+    if (value == 0) continue;
+    if (!line.empty()) line += ' ';
+    line += name + "=" + std::to_string(value);
+  }
+  const auto& t = transport_->counters();
+  TW_LOG(log_, info, "stats: frames in %llu out %llu; %s", static_cast<unsigned long long>(t.frames_in),
+         static_cast<unsigned long long>(t.frames_out), line.c_str());
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  Daemon daemon(options);
+  return daemon.run();
+}
+
+}  // namespace tapwire::daemon

@@ -1,0 +1,33 @@
+// The `tapwire` daemon: one VM transport, PosixHostNet and the proxy core on an epoll
+// loop (DESIGN.md §2), with an optional pcap capture and control socket.
+//
+// Theory of operation
+// - Start-up: RLIMIT_NOFILE soft -> hard (logged; max_connections 0 is derived from it),
+//   the Rng seeded from getrandom, the transport opened (a tap inside --netns), the
+//   control socket bound. Any failure is logged and ends the process with exit code 1.
+// - Wiring: the transport hands frames from the VM to FrameTap (captured, then
+//   Proxy::on_frame); the proxy sends frames through CaptureLink, a FrameLink in front of
+//   the transport that captures each committed frame; PosixHostNet's events and the
+//   transport's writable edges go straight to the Proxy (HostEventSink, LinkEventSink).
+// - The loop: `loop.run_once(min(proxy.poll_at(), next stats log)); proxy.poll(now)`.
+//   Readiness handlers and the deferred queues run inside run_once; poll() runs once
+//   per wakeup batch.
+// - vfkit: a connected datagram socket only hears one peer, so when the VM goes away
+//   the transport is replaced by a fresh listening one (between two loop turns, never
+//   from inside the transport's own callback).
+// - Shutdown (SIGTERM/SIGINT): the proxy resets the guest's connections and closes its
+//   host sockets, the transport flushes, every remaining host socket is closed, the
+//   capture is flushed and closed, the control socket file removed; exit code 0.
+// ISNs: tcp::StackConfig::isn_source is the hook for posix::IsnGenerator (RFC 6528), but
+// Proxy builds its StackConfig internally (proxy_tcp_stack_config) and offers no way to
+// set it, so for now the TcpStack draws ISNs from the Rng seeded from getrandom here.
+#pragma once
+
+#include "stack/posix/daemon/cli.h"
+
+namespace tapwire::daemon {
+
+// Runs until SIGTERM/SIGINT; returns the process exit code (0 clean, 1 failure).
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace tapwire::daemon

@@ -1,0 +1,454 @@
+#define BOOST_TEST_MODULE daemon_cli
+#include <boost/test/unit_test.hpp>
+
+// The `tapwire` binary's command line, control socket and clean shutdown, run as a
+// child process (no root needed: the transport is --qemu-listen on a temp path).
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+const std::string kBinary = std::string(TAPWIRE_BINARY_DIR) + "/bin/tapwire";
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/tw-daemon-cli-XXXXXX";
+    const char* p = ::mkdtemp(tmpl);
+    BOOST_REQUIRE(p != nullptr);
+    path = p;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string file(const std::string& name) const { return path + "/" + name; }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Child {
+  pid_t pid = -1;
+  std::string out_path, err_path;
+};
+
+Child spawn(const std::vector<std::string>& args, const TempDir& dir, const std::string& tag) {
+  Child c;
+  c.out_path = dir.file(tag + ".out");
+  c.err_path = dir.file(tag + ".err");
+  c.pid = ::fork();
+  BOOST_REQUIRE(c.pid >= 0);
+  if (c.pid == 0) {
+    int out = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(kBinary.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(kBinary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return c;
+}
+
+// Waits (bounded) for the child; returns its exit code, or -1 after killing it.
+int wait_exit(const Child& c, int timeout_ms = 10000) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    int status = 0;
+    pid_t r = ::waitpid(c.pid, &status, WNOHANG);
+    if (r == c.pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(c.pid, SIGKILL);
+  ::waitpid(c.pid, nullptr, 0);
+  return -1;
+}
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run run(const std::vector<std::string>& args) {
+  TempDir dir;
+  Child c = spawn(args, dir, "run");
+  int code = wait_exit(c);
+  return Run{code, slurp(c.out_path), slurp(c.err_path)};
+}
+
+std::size_t count_lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char ch : s) n += ch == '\n';
+  return n;
+}
+
+bool wait_for_file(const std::string& path, int timeout_ms = 5000) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// A connected control client with line reads.
+struct ControlClient {
+  int fd = -1;
+  std::string buf;
+  explicit ControlClient(const std::string& path) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~ControlClient() { ::close(fd); }
+  void send_text(const std::string& text) {
+    BOOST_REQUIRE(::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
+  }
+  nlohmann::json read_json() {
+    for (;;) {
+      auto nl = buf.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buf.substr(0, nl);
+        buf.erase(0, nl + 1);
+        return nlohmann::json::parse(line, nullptr, false);
+      }
+      char tmp[65536];
+      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0) return nlohmann::json();  // null: closed or timed out
+      buf.append(tmp, static_cast<std::size_t>(n));
+    }
+  }
+};
+
+// An ARP request from the VM (192.168.65.3, `mac`) for the gateway 192.168.65.1, padded to 60.
+std::vector<unsigned char> arp_request_for_gateway(const unsigned char (&mac)[6]) {
+  std::vector<unsigned char> frame(60, 0);
+  std::fill(frame.begin(), frame.begin() + 6, 0xff);
+  std::copy(mac, mac + 6, frame.begin() + 6);
+  const unsigned char arp[] = {0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01};
+  std::copy(std::begin(arp), std::end(arp), frame.begin() + 12);
+  std::copy(mac, mac + 6, frame.begin() + 22);
+  const unsigned char spa[] = {192, 168, 65, 3}, tpa[] = {192, 168, 65, 1};
+  std::copy(std::begin(spa), std::end(spa), frame.begin() + 28);
+  std::copy(std::begin(tpa), std::end(tpa), frame.begin() + 38);
+  return frame;
+}
+
+// True for the gateway's ARP reply to `mac`.
+bool is_gateway_arp_reply(const unsigned char* f, std::size_t len, const unsigned char (&mac)[6]) {
+  const unsigned char gw_ip[] = {192, 168, 65, 1};
+  return len >= 42 && std::equal(mac, mac + 6, f) && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0x00 &&
+         f[21] == 0x02 && f[22] == 0x02 && f[23] == 0x50 && std::equal(gw_ip, gw_ip + 4, f + 28);
+}
+
+int connect_unix(const std::string& path, int type) {
+  int fd = ::socket(AF_UNIX, type, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// Reads exactly n bytes (bounded by the socket's receive timeout).
+std::vector<unsigned char> read_exactly(int fd, std::size_t n) {
+  std::vector<unsigned char> out(n);
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::recv(fd, out.data() + got, n - got, 0);
+    BOOST_REQUIRE(r > 0);
+    got += static_cast<std::size_t>(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(help_lists_every_flag_with_its_default_and_exits_0) {
+  Run r = run({"--help"});
+  BOOST_TEST(r.code == 0);
+  BOOST_TEST(r.err.empty());
+  for (const char* flag : {"--config FILE.json", "--subnet CIDR", "--gateway-ip IP", "--host-ip IP", "--mtu N",
+                           "--allow-outbound CIDR", "--max-connections N", "--idle-timeout DURATION", "--pcap FILE",
+                           "--control PATH", "--log-level LEVEL", "--stats-interval DURATION",
+                           "--qemu-listen PATH", "--qemu-connect PATH", "--vmnet-listen PATH",
+                           "--vfkit-listen PATH", "--tap IFNAME", "--netns PATH"}) {
+    auto at = r.out.find(std::string("\n  ") + flag);
+    BOOST_TEST_INFO("flag " << flag);
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    // The flag's entry (up to the next flag) names its default.
+    auto next = r.out.find("\n  --", at + 1);
+    BOOST_TEST(r.out.substr(at, next - at).find("[default: ") != std::string::npos);
+  }
+  // Defaults come from the proxy's own configuration.
+  BOOST_TEST(r.out.find("[default: 192.168.65.0/24]") != std::string::npos);
+  BOOST_TEST(r.out.find("[default: 1500]") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_give_one_line_and_exit_2) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  const Case cases[] = {
+      {{"--mtuu", "1400", "--tap", "x"}, "unknown flag --mtuu (did you mean --mtu?)"},
+      {{"--mtu", "70000", "--tap", "x"}, "--mtu: $.mtu: must be between 576 and 65520"},
+      {{"--allow-outbound", "127.0.0.0/8", "--allow-outbound", "nonsense", "--tap", "x"},
+       "--allow-outbound: $.allow_outbound[1]"},
+      {{"--log-level", "loud", "--tap", "x"}, "--log-level"},
+      {{"--mtu"}, "--mtu needs a value"},
+      {{"--mtu", "1400"}, "no transport"},
+      {{"--tap", "a", "--qemu-listen", "/tmp/b"}, "only one transport"},
+      {{"--qemu-listen", "/tmp/b", "--netns", "/var/run/netns/x"}, "--netns only applies to --tap"},
+      {{"stray"}, "unexpected argument"},
+  };
+  for (const Case& c : cases) {
+    Run r = run(c.args);
+    BOOST_TEST_INFO("expecting " << c.expect << ", stderr: " << r.err);
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(count_lines(r.err) == 1u);
+    BOOST_TEST(r.err.rfind("tapwire: ", 0) == 0u);
+    BOOST_TEST(r.err.find(c.expect) != std::string::npos);
+    BOOST_TEST(r.out.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_config_file_names_the_file_and_json_path) {
+  TempDir dir;
+  const std::string bad_value = dir.file("bad-value.json");
+  std::ofstream(bad_value) << R"({"mtu": 1400, "dhcp": {"lease_time": 5}})";
+  const std::string unknown_key = dir.file("unknown-key.json");
+  std::ofstream(unknown_key) << R"({"mut": 1400})";
+  const std::string syntax = dir.file("syntax.json");
+  std::ofstream(syntax) << "{\"mtu\": 1400,\n";
+  const std::string missing = dir.file("missing.json");
+
+  struct Case {
+    std::string path;
+    std::string expect;
+  };
+  const Case cases[] = {{bad_value, ": $.dhcp.lease_time: "},
+                        {unknown_key, ": $.mut"},
+                        {syntax, ": $: "},
+                        {missing, ": cannot read"}};
+  for (const Case& c : cases) {
+    Run r = run({"--config", c.path, "--tap", "x"});
+    BOOST_TEST_INFO("config " << c.path << ", stderr: " << r.err);
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(count_lines(r.err) == 1u);
+    BOOST_TEST(r.err.find("tapwire: " + c.path + c.expect) == 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(daemon_serves_control_socket_and_shuts_down_cleanly) {
+  TempDir dir;
+  const std::string config = dir.file("proxy.json");
+  std::ofstream(config) << R"({"mtu": 9000, "idle_timeout": "5m", "allow_outbound": ["10.0.0.0/8"]})";
+  const std::string vm = dir.file("vm.sock");
+  const std::string control = dir.file("control.sock");
+  const std::string pcap = dir.file("capture.pcap");
+  Child d = spawn({"--config", config, "--mtu", "4000", "--allow-outbound", "127.0.0.0/8", "--qemu-listen", vm,
+                   "--control", control, "--pcap", pcap, "--log-level", "warn"},
+                  dir, "daemon");
+  BOOST_REQUIRE(wait_for_file(control));
+  BOOST_TEST(::access(vm.c_str(), F_OK) == 0);
+
+  {
+    ControlClient a(control);
+    ControlClient b(control);
+    // Several requests on one connection, answered in order; errors are JSON too.
+    a.send_text("{\"cmd\":\"stats\"}\n{not json\n{\"cmd\":\"reboot\"}\n[1,2]\n");
+    nlohmann::json stats = a.read_json();
+    BOOST_TEST(stats.contains("counters"));
+    BOOST_TEST(stats["transport"]["kind"] == "qemu-listen");
+    BOOST_TEST(stats["transport"]["attached"] == false);
+    BOOST_TEST(a.read_json()["error"].get<std::string>().find("bad JSON") != std::string::npos);
+    BOOST_TEST(a.read_json()["error"].get<std::string>().find("unknown command \"reboot\"") != std::string::npos);
+    BOOST_TEST(a.read_json().contains("error"));
+    // A second client at the same time, its request split across two writes.
+    b.send_text("{\"cmd\":\"diag");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    b.send_text("nostics\"}\n");
+    nlohmann::json diag = b.read_json();
+    BOOST_TEST(diag["flows"].is_array());
+    BOOST_TEST(diag["flows"].empty());
+    BOOST_TEST(diag["host_sockets"].is_array());
+    // Flags override the config file; list flags replace the file's list.
+    BOOST_TEST(diag["config"]["mtu"] == 4000);
+    BOOST_TEST(diag["config"]["idle_timeout"] == "300s");
+    BOOST_TEST(diag["config"]["allow_outbound"] == nlohmann::json::array({"127.0.0.0/8"}));
+  }
+
+  {
+    // A request line past the 64 KiB bound: an error answer, then the connection closes.
+    ControlClient greedy(control);
+    greedy.send_text(std::string(70 * 1024, 'x'));
+    BOOST_TEST(greedy.read_json()["error"].get<std::string>().find("longer than") != std::string::npos);
+    BOOST_TEST(greedy.read_json().is_null());  // closed
+    // The daemon still serves others.
+    ControlClient polite(control);
+    polite.send_text("{\"cmd\":\"stats\"}\n");
+    BOOST_TEST(polite.read_json().contains("counters"));
+  }
+
+  // The ctl client subcommand prints the answer as JSON.
+  Run ctl = run({"ctl", "--control", control, "stats"});
+  BOOST_TEST(ctl.code == 0);
+  BOOST_TEST(nlohmann::json::parse(ctl.out, nullptr, false).contains("counters"));
+  Run ctl_bad = run({"ctl", "--control", control, "frobnicate"});
+  BOOST_TEST(ctl_bad.code == 1);
+  BOOST_TEST(nlohmann::json::parse(ctl_bad.out, nullptr, false).contains("error"));
+  Run ctl_gone = run({"ctl", "--control", dir.file("nobody.sock"), "stats"});
+  BOOST_TEST(ctl_gone.code == 1);
+  BOOST_TEST(count_lines(ctl_gone.err) == 1u);
+
+  // SIGTERM: exit 0, sockets removed, capture flushed (a valid pcap header at least).
+  ::kill(d.pid, SIGTERM);
+  BOOST_TEST(wait_exit(d) == 0);
+  BOOST_TEST(::access(control.c_str(), F_OK) != 0);
+  BOOST_TEST(::access(vm.c_str(), F_OK) != 0);
+  std::string capture = slurp(pcap);
+  BOOST_TEST_REQUIRE(capture.size() >= 24u);
+  BOOST_TEST(static_cast<unsigned char>(capture[0]) == 0x4d);  // a1b23c4d: nanosecond pcap
+  BOOST_TEST(slurp(d.err_path).find("error") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(qemu_vm_frames_flow_through_the_proxy_and_into_the_capture) {
+  TempDir dir;
+  const std::string vm = dir.file("vm.sock");
+  const std::string pcap = dir.file("capture.pcap");
+  Child d = spawn({"--qemu-listen", vm, "--pcap", pcap, "--log-level", "warn"}, dir, "daemon");
+  BOOST_REQUIRE(wait_for_file(vm));
+
+  // Play QEMU: connect, send one length-prefixed ARP request for the gateway.
+  int fd = connect_unix(vm, SOCK_STREAM);
+  const unsigned char vm_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x10};
+  std::vector<unsigned char> frame = arp_request_for_gateway(vm_mac);
+  std::vector<unsigned char> msg = {0, 0, 0, static_cast<unsigned char>(frame.size())};
+  msg.insert(msg.end(), frame.begin(), frame.end());
+  BOOST_REQUIRE(::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size()));
+  // The gateway's ARP reply comes back with the same framing (4-byte big-endian length).
+  std::vector<unsigned char> head = read_exactly(fd, 4);
+  std::size_t len = (std::size_t{head[2]} << 8) | head[3];
+  BOOST_REQUIRE(head[0] == 0 && head[1] == 0);
+  std::vector<unsigned char> reply = read_exactly(fd, len);
+  BOOST_TEST(is_gateway_arp_reply(reply.data(), reply.size(), vm_mac));
+  ::close(fd);
+
+  ::kill(d.pid, SIGTERM);
+  BOOST_TEST(wait_exit(d) == 0);
+  // Both frames are in the capture, the VM's first.
+  std::string capture = slurp(pcap);
+  std::size_t off = 24, records = 0;
+  bool first_is_request = false;
+  while (off + 16 <= capture.size()) {
+    auto u32 = [&](std::size_t at) {
+      return static_cast<std::uint32_t>(static_cast<unsigned char>(capture[at])) |
+             static_cast<std::uint32_t>(static_cast<unsigned char>(capture[at + 1])) << 8 |
+             static_cast<std::uint32_t>(static_cast<unsigned char>(capture[at + 2])) << 16 |
+             static_cast<std::uint32_t>(static_cast<unsigned char>(capture[at + 3])) << 24;
+    };
+    std::uint32_t incl = u32(off + 8);
+    if (records == 0) first_is_request = incl == frame.size() && capture.compare(off + 16, incl,
+                                                         std::string(frame.begin(), frame.end())) == 0;
+    off += 16 + incl;
+    ++records;
+  }
+  BOOST_TEST(off == capture.size());
+  BOOST_TEST(records >= 2u);
+  BOOST_TEST(first_is_request);
+}
+
+BOOST_AUTO_TEST_CASE(vmnet_vm_handshakes_and_gets_arp_reply) {
+  TempDir dir;
+  const std::string path = dir.file("vmnet.sock");
+  Child d = spawn({"--vmnet-listen", path, "--log-level", "warn"}, dir, "daemon");
+  BOOST_REQUIRE(wait_for_file(path));
+  int fd = connect_unix(path, SOCK_STREAM);
+  // Init: "VMN3T", u32 LE version, 40-byte commit; then Command 1 (ethernet) with a UUID.
+  std::vector<unsigned char> init(49, 0);
+  std::memcpy(init.data(), "VMN3T", 5);
+  init[5] = 22;
+  BOOST_REQUIRE(::send(fd, init.data(), init.size(), MSG_NOSIGNAL) == 49);
+  BOOST_TEST(std::memcmp(read_exactly(fd, 49).data(), "VMN3T", 5) == 0);
+  std::vector<unsigned char> command(41, 0);
+  command[0] = 1;
+  std::memcpy(command.data() + 1, "6f1b4e5a-1d3c-4d2e-9f8a-0b1c2d3e4f50", 36);
+  BOOST_REQUIRE(::send(fd, command.data(), command.size(), MSG_NOSIGNAL) == 41);
+  std::vector<unsigned char> vif = read_exactly(fd, 258);
+  BOOST_TEST(vif[0] == 1);
+  unsigned char mac[6];
+  std::copy(vif.begin() + 5, vif.begin() + 11, mac);  // the MAC the daemon assigned
+  // Frames: u16 LE length + Ethernet.
+  std::vector<unsigned char> frame = arp_request_for_gateway(mac);
+  std::vector<unsigned char> msg = {static_cast<unsigned char>(frame.size()), 0};
+  msg.insert(msg.end(), frame.begin(), frame.end());
+  BOOST_REQUIRE(::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size()));
+  std::vector<unsigned char> head = read_exactly(fd, 2);
+  std::size_t len = head[0] | (std::size_t{head[1]} << 8);
+  std::vector<unsigned char> reply = read_exactly(fd, len);
+  BOOST_TEST(is_gateway_arp_reply(reply.data(), reply.size(), mac));
+  ::close(fd);
+  ::kill(d.pid, SIGTERM);
+  BOOST_TEST(wait_exit(d) == 0);
+  BOOST_TEST(::access(path.c_str(), F_OK) != 0);
+}
+
+BOOST_AUTO_TEST_CASE(vfkit_vm_greets_and_gets_arp_reply) {
+  TempDir dir;
+  const std::string path = dir.file("vfkit.sock");
+  const std::string ours = dir.file("vm.sock");
+  Child d = spawn({"--vfkit-listen", path, "--log-level", "warn"}, dir, "daemon");
+  BOOST_REQUIRE(wait_for_file(path));
+  // Play vfkit: our own bound datagram socket, the "VFKT" greeting, then one frame.
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un me{};
+  me.sun_family = AF_UNIX;
+  std::snprintf(me.sun_path, sizeof me.sun_path, "%s", ours.c_str());
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&me), sizeof me) == 0);
+  sockaddr_un them{};
+  them.sun_family = AF_UNIX;
+  std::snprintf(them.sun_path, sizeof them.sun_path, "%s", path.c_str());
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&them), sizeof them) == 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  BOOST_REQUIRE(::send(fd, "VFKT", 4, 0) == 4);
+  const unsigned char mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x22};
+  std::vector<unsigned char> frame = arp_request_for_gateway(mac);
+  BOOST_REQUIRE(::send(fd, frame.data(), frame.size(), 0) == static_cast<ssize_t>(frame.size()));
+  unsigned char buf[2048];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  BOOST_REQUIRE(n > 0);
+  BOOST_TEST(is_gateway_arp_reply(buf, static_cast<std::size_t>(n), mac));
+  ::close(fd);
+  ::kill(d.pid, SIGTERM);
+  BOOST_TEST(wait_exit(d) == 0);
+}
