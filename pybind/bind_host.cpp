@@ -1,12 +1,4 @@
 // tapwire.Host (the simulated host network) and HostConnection (a host-side client).
-// The only file of the module that includes sim/host, and so the only one that must
-// not include sim/scenario/scenario.h: both declare tapwire::sim::ServerSpec (see
-// sim/cli/CMakeLists.txt, which renames the scenario model's by macro for everything
-// built against tw_sim_scenario; this file speaks the host's names, so it drops the
-// macros first, as sim/scenario/host_bridge.cpp does).
-#undef ServerSpec
-#undef ServerBehaviour
-#undef ServerProto
 
 #include <string>
 #include <vector>
@@ -147,7 +139,8 @@ an fd limit, and remote servers with behaviours.
 Adds (or replaces) a server at "ip:port" (port 0: every TCP port of ip without its own
 server). Behaviours: echo, sink, source (bytes=N), refuse, blackhole, reset_after
 (bytes=N), slow_reader (rate=bytes/s), accept_then_close, http (bytes=body size).
-Parameters: proto ("tcp"/"udp"; UDP has echo and sink), bytes, rate (or read_rate),
+Parameters: proto ("tcp"/"udp"; UDP has echo, sink, respond (bytes=N), refuse and
+blackhole), bytes, rate (or read_rate), status (http status code, default 200),
 latency (one-way; seconds or "5ms": the SYN reaches the server after it, the proxy
 learns the answer after twice it), rcvbuf, sndbuf, ping (0/1).
     sim.host.add_server("127.0.0.1:7", "echo", latency="50ms")

@@ -4,10 +4,6 @@
 // Views hold a shared_ptr to the SimSession, so a view keeps its simulation alive and
 // never dangles: a connection view of an ended connection keeps reporting its final
 // state (GuestVm and SimHostNet never free connection records while they live).
-//
-// The translation units are split by what they may include: bind_host.cpp is the only
-// one that includes sim/host (its ServerSpec clashes with the scenario model's), and
-// it is the only one that must not include sim/scenario/scenario.h.
 #pragma once
 
 #include <cstdint>

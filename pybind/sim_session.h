@@ -13,10 +13,8 @@
 // times and its `never` checks armed (the runner's schedule_actions / arm_expectations).
 // leaks() is the runner's collect_leaks(), the same list a scenario's no_leaks checks.
 //
-// This header must not include sim/scenario/scenario.h: the Python binding of the
-// simulated host (bind_host.cpp) includes sim/host, whose ServerSpec clashes with the
-// scenario model's (see sim/cli/CMakeLists.txt). Everything scenario-side stays in
-// sim_session.cpp behind a pimpl.
+// Everything scenario-side stays in sim_session.cpp behind a pimpl, so the binding
+// files compile against this small header only.
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/guest/pattern.h"
+#include "sim/core/pattern.h"
 
 namespace tapwire::sim {
 
@@ -247,7 +247,10 @@ void GuestConnection::step() {
       case GuestThen::reset: release(true); return;
     }
   }
-  if (want_close_ && drained) {
+  // close() during the handshake is deferred: releasing the handle in SYN-SENT would
+  // delete the TCB (RFC 9293 §3.10.4) and lose the queued bytes, while the contract
+  // is "FIN after the queued bytes". The established event brings us back here.
+  if (want_close_ && drained && established_) {
     release(false);
     return;
   }

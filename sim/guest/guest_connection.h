@@ -5,7 +5,10 @@
 // Theory of operation
 // - The application side is a byte queue. send() queues everything it is given; the
 //   connection pushes the queue into TCP as the send buffer allows (service()).
-//   shutdown()/close() take effect once the queue is empty; reset() acts at once.
+//   shutdown()/close() take effect once the queue is empty; close() additionally waits
+//   for the handshake to complete (a close() in SYN-SENT must not discard the queued
+//   bytes), so "send then close at once" delivers everything then FIN. reset() acts at
+//   once: it is the explicit abort path (RST or, before the handshake, silent drop).
 // - service() runs on every poll of the VM in which the connection had an event or
 //   an API call: it first drains TCP's receive buffer completely (so the advertised
 //   window never depends on how often a caller reads), handing the bytes to the
@@ -13,7 +16,7 @@
 //   then pushes queued bytes, then takes the mode's next step (echo/sink close after
 //   the peer's EOF, a client script's `then` once it has sent everything and, with
 //   expect_echo, got it all back).
-// - Every received byte is also checked against the shared pattern (pattern.h) and,
+// - Every received byte is also checked against the shared pattern (sim/core/pattern.h) and,
 //   when a client script expects an echo, against what the script sent: the first
 //   mismatching offset is kept, so scenarios can assert byte-exact streams without
 //   keeping them.
@@ -54,7 +57,7 @@ std::string_view to_string(GuestThen t);
 
 // A client's workload: the stream to send, the echo to expect, the last step.
 struct GuestClientScript {
-  std::uint64_t pattern_bytes = 0;  // send this many pattern bytes (pattern.h) ...
+  std::uint64_t pattern_bytes = 0;  // send this many pattern bytes (sim/core/pattern.h) ...
   std::string text;                 // ... or, when non-empty, these bytes instead
   bool expect_echo = false;         // wait until the same bytes came back (checked)
   GuestThen then = GuestThen::none;
@@ -87,7 +90,8 @@ class GuestConnection {
   void send_pattern(std::uint64_t n);    // queues the next n bytes of this stream's pattern
   std::vector<std::uint8_t> recv();      // bytes received since the last call (client mode)
   void shutdown();                       // FIN after the queued bytes
-  void close();                          // FIN after the queued bytes, release the handle
+  void close();                          // FIN after the queued bytes (deferred until
+                                         // ESTABLISHED), release the handle
   void reset();                          // RST now, drop the queue, release the handle
 
   // --- counters and checks ---

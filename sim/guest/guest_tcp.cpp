@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "sim/guest/guest_vm.h"
-#include "sim/guest/pattern.h"
+#include "sim/core/pattern.h"
 #include "stack/wire/ipv4.h"
 #include "stack/wire/tcp.h"
 

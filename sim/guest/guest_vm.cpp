@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "sim/guest/pattern.h"
+#include "sim/core/pattern.h"
 #include "stack/wire/dhcp.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/ipv4.h"

@@ -22,6 +22,7 @@ constexpr BehaviourName kBehaviours[] = {
     {ServerBehaviour::slow_reader, "slow_reader"},
     {ServerBehaviour::accept_then_close, "accept_then_close"},
     {ServerBehaviour::http, "http"},
+    {ServerBehaviour::respond, "respond"},
 };
 
 std::string describe(const HostValue& v) {
@@ -81,6 +82,38 @@ std::string valid_behaviours() {
   return out;
 }
 
+std::vector<std::string_view> behaviour_names() {
+  std::vector<std::string_view> out;
+  for (const auto& entry : kBehaviours) out.push_back(entry.name);
+  return out;
+}
+
+bool behaviour_exists(ServerProto proto, ServerBehaviour b) {
+  switch (b) {
+    case ServerBehaviour::echo:
+    case ServerBehaviour::sink:
+    case ServerBehaviour::refuse:
+    case ServerBehaviour::blackhole: return true;
+    case ServerBehaviour::respond: return proto == ServerProto::udp;
+    case ServerBehaviour::source:
+    case ServerBehaviour::reset_after:
+    case ServerBehaviour::slow_reader:
+    case ServerBehaviour::accept_then_close:
+    case ServerBehaviour::http: return proto == ServerProto::tcp;
+  }
+  return false;
+}
+
+std::string valid_behaviours(ServerProto proto) {
+  std::string out;
+  for (const auto& entry : kBehaviours) {
+    if (!behaviour_exists(proto, entry.behaviour)) continue;
+    if (!out.empty()) out += ", ";
+    out += entry.name;
+  }
+  return out;
+}
+
 std::variant<ServerSpec, std::string> parse_server_spec(std::string_view behaviour, const HostParams& params) {
   ServerSpec spec;
   auto b = parse_behaviour(behaviour);
@@ -120,6 +153,10 @@ std::variant<ServerSpec, std::string> parse_server_spec(std::string_view behavio
       if (key == "rate") spec.rate = *n;
       if (key == "rcvbuf") spec.rcvbuf = static_cast<std::size_t>(*n);
       if (key == "sndbuf") spec.sndbuf = static_cast<std::size_t>(*n);
+    } else if (key == "status") {
+      auto n = as_count(value);
+      if (!n || *n < 100 || *n > 599) return "server key \"status\": expected an integer 100-599, got " + describe(value);
+      spec.status = static_cast<std::uint32_t>(*n);
     } else if (key == "latency") {
       auto d = text ? parse_duration(*text) : std::nullopt;
       if (!d || *d < Duration::zero())
@@ -136,9 +173,11 @@ std::variant<ServerSpec, std::string> parse_server_spec(std::string_view behavio
     }
   }
   if (!have_ip) return "server \"" + std::string(behaviour) + "\": missing \"ip\" (or \"address\")";
+  if (!behaviour_exists(spec.proto, spec.behaviour))
+    return std::string(spec.proto == ServerProto::udp ? "UDP" : "TCP") + " server behaviour \"" +
+           std::string(behaviour) + "\" does not exist (valid for " +
+           (spec.proto == ServerProto::udp ? "udp: " : "tcp: ") + valid_behaviours(spec.proto) + ")";
   if (spec.proto == ServerProto::udp) {
-    if (spec.behaviour != ServerBehaviour::echo && spec.behaviour != ServerBehaviour::sink)
-      return "UDP server behaviour \"" + std::string(behaviour) + "\" does not exist (valid for udp: echo, sink)";
     if (spec.port == 0) return "UDP server needs a port (1-65535)";
   }
   return spec;

@@ -6,7 +6,7 @@
 //   echo              echoes what it receives; after the peer's EOF it sends what is left,
 //                     then closes. Backpressure is honest: it reads only what it can write.
 //   sink              reads and discards (recording what it got); closes after peer EOF.
-//   source            sends `bytes` bytes of the pattern byte[i] = i % 251, then closes;
+//   source            sends `bytes` bytes of the test pattern (sim/core/pattern.h), then closes;
 //                     reads and discards whatever it receives.
 //   refuse            connect is answered with RST: the proxy gets `refused`.
 //   blackhole         connect never completes (the proxy's own timeout must fire).
@@ -16,14 +16,19 @@
 //                     and the proxy sees short writes and would_block. rate 0: never reads.
 //   accept_then_close accepts, then closes at once: the proxy reads EOF (data it sends
 //                     afterwards is answered with RST, as a real closed socket does).
-//   http              reads a request up to CRLFCRLF, answers "HTTP/1.1 200 OK" with
+//   http              reads a request up to CRLFCRLF, answers "HTTP/1.1 `status` ..." with
 //                     Content-Length: `bytes` and a body of the pattern, then closes.
-// UDP behaviours (proto "udp"): echo (sends each datagram back to its sender) and sink.
+// UDP behaviours (proto "udp"): echo (sends each datagram back to its sender), sink,
+// respond (answers each datagram with `bytes` bytes of the test pattern), blackhole
+// (datagrams vanish) and refuse. A real host answers a datagram to a closed port with
+// ICMP port unreachable; HostNet has no way to report that to the proxy, so a UDP
+// `refuse` server drops each datagram and counts it (ServerStats::datagrams_received),
+// like blackhole.
 //
 // Description keys (parse_server_spec, SimHostNet::add_server(name, params)): ip (dotted quad, required), port
 // (integer; 0 or absent = the default for every TCP port of `ip` that has no server of
 // its own), address ("ip:port", instead of ip + port), proto ("tcp"|"udp", default tcp),
-// bytes (integer), rate (integer bytes/s), latency (one-way, duration string), rcvbuf,
+// bytes (integer), rate (integer bytes/s), status (http status code 100-599, default 200), latency (one-way, duration string), rcvbuf,
 // sndbuf (integers, bytes; the server socket's buffers), ping (bool-ish integer 0/1:
 // whether `ip` answers ICMP echo).
 //
@@ -57,6 +62,7 @@ enum class ServerBehaviour {
   slow_reader,
   accept_then_close,
   http,
+  respond,  // UDP only
 };
 
 enum class ServerProto { tcp, udp };
@@ -65,10 +71,13 @@ std::string_view to_string(ServerBehaviour b);
 std::optional<ServerBehaviour> parse_behaviour(std::string_view name);
 // "echo, sink, source, ..." for error messages and help texts.
 std::string valid_behaviours();
-
-// Byte i of every generated stream (source, http body): a prime period, so a shifted,
-// lost or duplicated byte is always visible.
-inline std::uint8_t pattern_byte(std::uint64_t i) { return static_cast<std::uint8_t>(i % 251); }
+// The same names as a list (for spelling suggestions).
+std::vector<std::string_view> behaviour_names();
+// The same for one protocol ("echo, sink, respond, refuse, blackhole" for UDP).
+std::string valid_behaviours(ServerProto proto);
+// Whether `b` exists for `proto` (respond is UDP only; reset_after, slow_reader,
+// accept_then_close, source and http are TCP only).
+bool behaviour_exists(ServerProto proto, ServerBehaviour b);
 
 struct ServerSpec {
   wire::Ipv4Addr ip;
@@ -77,6 +86,7 @@ struct ServerSpec {
   ServerBehaviour behaviour = ServerBehaviour::echo;
   std::uint64_t bytes = 0;           // source, reset_after, http
   std::uint64_t rate = 0;            // slow_reader, bytes per second
+  std::uint32_t status = 200;        // http
   Duration latency = Duration::zero();  // one-way
   std::size_t rcvbuf = 0;            // 0: SimHostConfig::server_rcvbuf
   std::size_t sndbuf = 0;            // 0: SimHostConfig::server_sndbuf
@@ -126,7 +136,7 @@ inline constexpr std::string_view kHostKeys[] = {"fd_limit",      "close_delay",
                                                  "host_address"};
 
 // The description keys parse_server_spec accepts.
-inline constexpr std::string_view kServerKeys[] = {"ip",    "port",    "address", "proto", "bytes",
-                                                   "rate",  "latency", "rcvbuf",  "sndbuf", "ping"};
+inline constexpr std::string_view kServerKeys[] = {"ip",    "port",    "address", "proto",  "bytes", "rate",
+                                                   "status", "latency", "rcvbuf", "sndbuf", "ping"};
 
 }  // namespace tapwire::sim

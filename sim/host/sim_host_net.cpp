@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/core/pattern.h"
+
 namespace tapwire::sim {
 
 using host::Endpoint;
@@ -657,7 +659,12 @@ Result<std::size_t> SimHostNet::udp_send_to(Handle h, Endpoint to, Bytes datagra
         rec = st.conns.end() - 1;
       }
       if (rec != st.conns.end()) rec->record(data.data(), data.size(), config_.record_cap);
-      if (st.spec.behaviour == ServerBehaviour::echo) {
+      // sink, blackhole and refuse (see sim_host_config.h) answer nothing.
+      if (st.spec.behaviour == ServerBehaviour::respond) {
+        data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(st.spec.bytes, kMaxUdpPayload)));
+        fill_pattern(0, data);
+      }
+      if (st.spec.behaviour == ServerBehaviour::echo || st.spec.behaviour == ServerBehaviour::respond) {
         ++st.datagrams_sent;
         st.bytes_sent += data.size();
         if (rec != st.conns.end()) rec->sent_total += data.size();

@@ -4,6 +4,8 @@
 #include <array>
 #include <string_view>
 
+#include "sim/core/pattern.h"
+
 namespace tapwire::sim {
 
 namespace {
@@ -142,10 +144,11 @@ class SinkApp : public TcpServerApp {
 class GeneratorApp : public TcpServerApp {
  public:
   GeneratorApp(World& world, TcpFabric& fabric, EndRef end, ServerStats& stats, ServerConnRecord* record,
-               std::size_t record_cap, bool wait_for_request, std::uint64_t body_len)
+               std::size_t record_cap, bool wait_for_request, std::uint64_t body_len, std::uint32_t status = 200)
       : TcpServerApp(world, fabric, end, stats, record, record_cap),
         wait_for_request_(wait_for_request),
-        body_len_(body_len) {
+        body_len_(body_len),
+        status_(status) {
     if (!wait_for_request_) ready_ = true;
   }
 
@@ -188,7 +191,8 @@ class GeneratorApp : public TcpServerApp {
         tail_ = (tail_ << 8) | buf[i];
         if ((tail_ & 0xffffffffu) == 0x0d0a0d0au) {
           ready_ = true;
-          header_ = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+          header_ = "HTTP/1.1 " + std::to_string(status_) + (status_ == 200 ? " OK" : " Status") +
+                    "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                     std::to_string(body_len_) + "\r\nConnection: close\r\n\r\n";
         }
       }
@@ -201,6 +205,7 @@ class GeneratorApp : public TcpServerApp {
 
   bool wait_for_request_;
   std::uint64_t body_len_;
+  std::uint32_t status_;
   bool ready_ = false;
   std::uint64_t tail_ = 0;
   std::string header_;
@@ -301,7 +306,7 @@ std::unique_ptr<TcpServerApp> TcpServerApp::create(World& world, TcpFabric& fabr
       app.reset(new GeneratorApp(world, fabric, end, stats, record, record_cap, false, spec.bytes));
       break;
     case ServerBehaviour::http:
-      app.reset(new GeneratorApp(world, fabric, end, stats, record, record_cap, true, spec.bytes));
+      app.reset(new GeneratorApp(world, fabric, end, stats, record, record_cap, true, spec.bytes, spec.status));
       break;
     case ServerBehaviour::reset_after:
       app.reset(new ResetAfterApp(world, fabric, end, stats, record, record_cap, spec.bytes));
@@ -313,6 +318,7 @@ std::unique_ptr<TcpServerApp> TcpServerApp::create(World& world, TcpFabric& fabr
       app.reset(new AcceptThenCloseApp(world, fabric, end, stats, record, record_cap));
       break;
     case ServerBehaviour::sink:
+    case ServerBehaviour::respond:    // UDP only; sink is the safe answer
     case ServerBehaviour::refuse:     // never reaches an app; sink is the safe answer
     case ServerBehaviour::blackhole:
       app.reset(new SinkApp(world, fabric, end, stats, record, record_cap));
@@ -411,10 +417,7 @@ void SimHostClient::service() {
 }
 
 bool SimHostClient::received_pattern(std::uint64_t n) const {
-  if (received_.size() != n) return false;
-  for (std::uint64_t i = 0; i < n; ++i)
-    if (received_[i] != pattern_byte(i)) return false;
-  return true;
+  return received_.size() == n && !first_pattern_mismatch(0, Bytes(received_)).has_value();
 }
 
 std::string SimHostClient::state() const {

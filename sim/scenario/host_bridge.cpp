@@ -1,14 +1,6 @@
-// The sim/host side of HostBridge (see host_bridge.h for why it exists). This file must
-// not include sim/scenario/scenario.h.
-//
-// sim/cli/CMakeLists.txt renames the scenario model's ServerSpec/ServerBehaviour/
-// ServerProto by macro for everything built against tw_sim_scenario (the two headers
-// clash, see there); this file speaks the host's names, so it drops those macros first.
-#undef ServerSpec
-#undef ServerBehaviour
-#undef ServerProto
 #include "sim/scenario/host_bridge.h"
 
+#include "sim/core/pattern.h"
 #include "sim/host/sim_host_net.h"
 
 namespace tapwire::sim {
@@ -17,13 +9,9 @@ namespace {
 
 host::Endpoint endpoint(wire::Ipv4Addr ip, std::uint16_t port) { return host::Endpoint{ip, port}; }
 
-// The first offset where `data` (starting at stream offset 0) is not the test pattern
-// (byte i = i % 251). sim/guest/pattern.h has the same function, but it cannot be
-// included next to sim/host (both declare sim::pattern_byte).
+// The first offset where `data` (starting at stream offset 0) is not the test pattern.
 std::optional<std::uint64_t> pattern_mismatch(const std::vector<std::uint8_t>& data) {
-  for (std::size_t i = 0; i < data.size(); ++i)
-    if (data[i] != pattern_byte(i)) return i;
-  return std::nullopt;
+  return first_pattern_mismatch(0, Bytes(data));
 }
 
 }  // namespace
@@ -34,7 +22,7 @@ HostBridge::HostBridge(World& world, const HostSetup& setup) {
   config.close_delay = setup.close_delay;
   config.backlog = setup.backlog;
   host_ = std::make_unique<SimHostNet>(world, config);
-  for (const HostServerSetup& s : setup.servers) (void)add_server(s);
+  for (const ServerSpec& s : setup.servers) add_server(s);
 }
 
 HostBridge::~HostBridge() = default;
@@ -42,23 +30,7 @@ HostBridge::~HostBridge() = default;
 host::HostNet& HostBridge::host_net() { return *host_; }
 SimHostNet& HostBridge::sim() { return *host_; }
 
-std::optional<std::string> HostBridge::add_server(const HostServerSetup& server) {
-  ServerSpec spec;
-  spec.ip = server.ip;
-  spec.port = server.port;
-  spec.proto = server.udp ? ServerProto::udp : ServerProto::tcp;
-  spec.bytes = server.bytes;
-  spec.rate = server.read_rate;
-  spec.latency = server.latency;
-  std::string name = server.behaviour;
-  if (server.udp && name == "respond") name = "echo";  // the simulated host's UDP peers echo
-  if (server.udp && name == "refuse") return std::nullopt;  // nothing listening: datagrams vanish
-  auto behaviour = parse_behaviour(name);
-  if (!behaviour) return "the simulated host has no behaviour \"" + server.behaviour + "\"";
-  spec.behaviour = *behaviour;
-  host_->add_server(spec);
-  return std::nullopt;
-}
+void HostBridge::add_server(const ServerSpec& server) { host_->add_server(server); }
 
 bool HostBridge::remove_server(bool udp, wire::Ipv4Addr ip, std::uint16_t port) {
   return host_->remove_server(endpoint(ip, port), udp ? ServerProto::udp : ServerProto::tcp);

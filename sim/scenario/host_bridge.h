@@ -1,12 +1,8 @@
 // HostBridge: the scenario runner's only window onto the simulated host (SimHostNet).
 //
-// Why a bridge: sim/scenario/scenario.h (the scenario model) and sim/host/
-// sim_host_config.h (the simulated host) both declare tapwire::sim::ServerSpec,
-// ServerBehaviour and ServerProto, so no translation unit can include both. This header
-// includes neither: it speaks in plain values (behaviour names as strings, counts),
-// and host_bridge.cpp, which includes only the sim/host side, does the translation.
 // Everything the runner needs from the host -- building it, servers, host-side clients,
-// leak checks, statistics -- goes through here.
+// leak checks, statistics -- goes through here, in the scenario's terms (figures it
+// checks expectations against, counters under "host.").
 #pragma once
 
 #include <cstdint>
@@ -17,6 +13,7 @@
 #include <vector>
 
 #include "sim/core/world.h"
+#include "sim/host/sim_host_config.h"
 #include "stack/base/time.h"
 #include "stack/host/host_net.h"
 #include "stack/wire/addr.h"
@@ -25,22 +22,11 @@ namespace tapwire::sim {
 
 class SimHostNet;
 
-// One server as the scenario describes it, with the behaviour by name.
-struct HostServerSetup {
-  bool udp = false;
-  wire::Ipv4Addr ip;
-  std::uint16_t port = 0;
-  std::string behaviour;  // "echo", "sink", ... (the scenario's names)
-  std::uint64_t bytes = 0;
-  std::uint64_t read_rate = 0;
-  Duration latency = Duration::zero();
-};
-
 struct HostSetup {
   std::uint64_t fd_limit = 1024;
   Duration close_delay = Duration::zero();
   int backlog = 128;
-  std::vector<HostServerSetup> servers;
+  std::vector<ServerSpec> servers;
 };
 
 // What a server saw, summed over its connections (TCP) or datagrams (UDP).
@@ -79,9 +65,8 @@ class HostBridge {
   host::HostNet& host_net();
   SimHostNet& sim();
 
-  // Adds (or replaces) a server; returns an error message for a behaviour the
-  // simulated host does not have.
-  std::optional<std::string> add_server(const HostServerSetup& server);
+  // Adds (or replaces) a server.
+  void add_server(const ServerSpec& server);
   bool remove_server(bool udp, wire::Ipv4Addr ip, std::uint16_t port);
   std::optional<HostServerFigures> server(bool udp, wire::Ipv4Addr ip, std::uint16_t port) const;
 

@@ -155,12 +155,12 @@ void read_body(LoadContext& ctx, const JsonNode& n, std::string_view kind, Actio
     if (!r.object(n, with_common({"port", "behaviour", "bytes"}))) return;
     if (auto p = r.required(n, "port")) r.read_int(*p, 1, 65535, a.port);
     if (auto b = r.member(n, "behaviour")) {
-      static constexpr ScenarioServerBehaviour kGuest[] = {ScenarioServerBehaviour::echo, ScenarioServerBehaviour::sink,
-                                                   ScenarioServerBehaviour::source, ScenarioServerBehaviour::accept_then_close};
+      static constexpr ServerBehaviour kGuest[] = {ServerBehaviour::echo, ServerBehaviour::sink, ServerBehaviour::source,
+                                                   ServerBehaviour::accept_then_close};
       if (auto i = r.read_enum(*b, {"echo", "sink", "source", "accept_then_close"})) a.behaviour = kGuest[*i];
     }
     r.field_int(n, "bytes", 0, std::int64_t{1} << 40, a.bytes);
-    if (!r.failed() && a.behaviour == ScenarioServerBehaviour::source && !r.member(n, "bytes")) {
+    if (!r.failed() && a.behaviour == ServerBehaviour::source && !r.member(n, "bytes")) {
       r.fail(n.path, "behaviour \"source\" needs \"bytes\"");
     }
     body = a;

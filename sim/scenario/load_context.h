@@ -51,8 +51,8 @@ void read_frame_match(JsonReader& r, const JsonNode& n, FrameMatch& match, std::
 // A number, or an object of comparison operators.
 void read_comparison(JsonReader& r, const JsonNode& n, Comparison& out);
 // A host server object (also used by the server_start action).
-void read_server(JsonReader& r, const JsonNode& n, ScenarioServerSpec& out);
-void read_server_proto(JsonReader& r, const JsonNode& n, ScenarioServerProto& out);
+void read_server(JsonReader& r, const JsonNode& n, ServerSpec& out);
+void read_server_proto(JsonReader& r, const JsonNode& n, ServerProto& out);
 
 // Actions and expectations.
 std::vector<Action> read_actions(LoadContext& ctx, const JsonNode& n);

@@ -136,54 +136,63 @@ void read_comparison(JsonReader& r, const JsonNode& n, Comparison& out) {
   if (!r.failed()) out = std::move(c);
 }
 
-void read_server_proto(JsonReader& r, const JsonNode& n, ScenarioServerProto& out) {
-  if (auto i = r.read_enum(n, {"tcp", "udp"})) out = *i == 0 ? ScenarioServerProto::tcp : ScenarioServerProto::udp;
+void read_server_proto(JsonReader& r, const JsonNode& n, ServerProto& out) {
+  if (auto i = r.read_enum(n, {"tcp", "udp"})) out = *i == 0 ? ServerProto::tcp : ServerProto::udp;
 }
 
-void read_server(JsonReader& r, const JsonNode& n, ScenarioServerSpec& out) {
+// A host server: sim/host's ServerSpec, with sim/host's behaviour names and rules
+// (parse_behaviour, behaviour_exists); only the key spelling is the scenario file's
+// (`listen` = "ip:port", `read_rate` = ServerSpec::rate), read here so that every error
+// names its JSON path.
+void read_server(JsonReader& r, const JsonNode& n, ServerSpec& out) {
   if (!r.object(n, {"proto", "listen", "behaviour", "bytes", "latency", "read_rate", "status", "note"})) return;
-  ScenarioServerSpec s;
+  ServerSpec s;
   if (auto p = r.member(n, "proto")) read_server_proto(r, *p, s.proto);
-  if (auto l = r.required(n, "listen")) read_endpoint(r, *l, s.listen);
+  if (auto l = r.required(n, "listen")) {
+    Endpoint listen;
+    read_endpoint(r, *l, listen);
+    s.ip = listen.ip;
+    s.port = listen.port;
+  }
   if (auto b = r.required(n, "behaviour")) {
-    static constexpr ScenarioServerBehaviour kAll[] = {
-        ScenarioServerBehaviour::echo,        ScenarioServerBehaviour::sink,        ScenarioServerBehaviour::source,
-        ScenarioServerBehaviour::refuse,      ScenarioServerBehaviour::blackhole,   ScenarioServerBehaviour::reset_after,
-        ScenarioServerBehaviour::slow_reader, ScenarioServerBehaviour::accept_then_close, ScenarioServerBehaviour::http,
-        ScenarioServerBehaviour::respond};
-    auto i = r.read_enum(*b, {"echo", "sink", "source", "refuse", "blackhole", "reset_after", "slow_reader",
-                              "accept_then_close", "http", "respond"});
-    if (i) s.behaviour = kAll[*i];
+    std::string name;
+    r.read(*b, name);
     if (!r.failed()) {
-      bool udp_ok = s.behaviour == ScenarioServerBehaviour::echo || s.behaviour == ScenarioServerBehaviour::sink ||
-                    s.behaviour == ScenarioServerBehaviour::refuse || s.behaviour == ScenarioServerBehaviour::blackhole ||
-                    s.behaviour == ScenarioServerBehaviour::respond;
-      if (s.proto == ScenarioServerProto::udp && !udp_ok) {
-        r.fail(b->path, "behaviour \"" + std::string(to_string(s.behaviour)) +
-                            "\" is TCP only (UDP servers: echo, sink, refuse, blackhole, respond)");
-      } else if (s.proto == ScenarioServerProto::tcp && s.behaviour == ScenarioServerBehaviour::respond) {
-        r.fail(b->path, "behaviour \"respond\" is UDP only (set \"proto\": \"udp\")");
+      if (auto behaviour = parse_behaviour(name)) {
+        s.behaviour = *behaviour;
+      } else {
+        std::string message = "expected one of " + valid_behaviours() + ", got " + proxy::json_quote(name);
+        if (auto near = proxy::did_you_mean(name, behaviour_names()))
+          message += " (did you mean \"" + std::string(*near) + "\"?)";
+        r.fail(b->path, std::move(message));
+      }
+    }
+    if (!r.failed() && !behaviour_exists(s.proto, s.behaviour)) {
+      if (s.proto == ServerProto::udp) {
+        r.fail(b->path, "behaviour \"" + name + "\" is TCP only (UDP servers: " + valid_behaviours(ServerProto::udp) + ")");
+      } else {
+        r.fail(b->path, "behaviour \"" + name + "\" is UDP only (set \"proto\": \"udp\")");
       }
     }
   }
   r.field_int(n, "bytes", 0, std::int64_t{1} << 40, s.bytes);
   r.field(n, "latency", s.latency);
-  r.field_int(n, "read_rate", 1, std::int64_t{1} << 40, s.read_rate);
+  r.field_int(n, "read_rate", 1, std::int64_t{1} << 40, s.rate);
   r.field_int(n, "status", 100, 599, s.status);
   if (auto note = r.member(n, "note")) {
     std::string ignored;
     r.read(*note, ignored);
   }
   if (r.failed()) return;
-  auto needs = [&](std::string_view key, ScenarioServerBehaviour b) {
+  auto needs = [&](std::string_view key, ServerBehaviour b) {
     if (s.behaviour == b && !r.member(n, key)) {
       r.fail(n.path, "behaviour \"" + std::string(to_string(b)) + "\" needs \"" + std::string(key) + "\"");
     }
   };
-  needs("bytes", ScenarioServerBehaviour::source);
-  needs("bytes", ScenarioServerBehaviour::reset_after);
-  needs("bytes", ScenarioServerBehaviour::respond);
-  needs("read_rate", ScenarioServerBehaviour::slow_reader);
+  needs("bytes", ServerBehaviour::source);
+  needs("bytes", ServerBehaviour::reset_after);
+  needs("bytes", ServerBehaviour::respond);
+  needs("read_rate", ServerBehaviour::slow_reader);
   if (!r.failed()) out = std::move(s);
 }
 

@@ -50,12 +50,13 @@ void read_host(JsonReader& r, const JsonNode& n, HostConfig& host) {
   if (auto servers = r.member(n, "servers"); servers && r.array(*servers)) {
     for (std::size_t i = 0; i < (*servers)->size() && !r.failed(); ++i) {
       JsonNode s = r.element(*servers, i);
-      ScenarioServerSpec spec;
+      ServerSpec spec;
       read_server(r, s, spec);
       if (r.failed()) break;
-      for (const ScenarioServerSpec& other : host.servers) {
-        if (other.proto == spec.proto && other.listen == spec.listen) {
-          r.fail(s.member_path("listen"), "another server already listens on " + spec.listen.to_string());
+      for (const ServerSpec& other : host.servers) {
+        if (other.proto == spec.proto && other.ip == spec.ip && other.port == spec.port) {
+          r.fail(s.member_path("listen"),
+                 "another server already listens on " + Endpoint{spec.ip, spec.port}.to_string());
         }
       }
       host.servers.push_back(spec);

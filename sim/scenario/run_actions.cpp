@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "sim/guest/pattern.h"
+#include "sim/core/pattern.h"
 #include "sim/scenario/run_state.h"
 #include "stack/pcap/pcap.h"
 #include "stack/wire/ethernet.h"
@@ -350,7 +350,7 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
         } else if constexpr (std::is_same_v<T, LinkRuleAction>) {
           st.link.add_rule(a.rule);
         } else if constexpr (std::is_same_v<T, ServerStartAction>) {
-          if (auto err = st.host->add_server(server_setup(a.server))) fail(st, id, *err);
+          st.host->add_server(a.server);
         } else if constexpr (std::is_same_v<T, ServerStopAction>) {
           if (!st.host->remove_server(a.proto == ServerProto::udp, a.listen.ip, a.listen.port))
             fail(st, id, "server_stop: no server at " + a.listen.to_string());

@@ -121,7 +121,6 @@ struct RunState {
 };
 
 // --- runner.cpp ---
-HostServerSetup server_setup(const ServerSpec& spec);
 // Registers the scenario's frame conditions with the capture and sets up its `never`
 // checks. Call once, before the World runs (SimulationRun::run() does).
 void arm_expectations(RunState& st);

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "sim/core/wallclock.h"
-#include "sim/guest/pattern.h"
+#include "sim/core/pattern.h"
 #include "sim/scenario/loader.h"
 #include "sim/scenario/run_state.h"
 
@@ -34,7 +34,7 @@ HostSetup host_setup(const Scenario& s) {
   h.fd_limit = s.host.fd_limit;
   h.close_delay = s.host.close_delay;
   h.backlog = static_cast<int>(s.host.backlog);
-  for (const ServerSpec& spec : s.host.servers) h.servers.push_back(server_setup(spec));
+  h.servers = s.host.servers;
   return h;
 }
 
@@ -97,19 +97,6 @@ std::string action_key(const Action& a, std::size_t index) {
 }
 
 }  // namespace
-
-HostServerSetup server_setup(const ServerSpec& spec) {
-  HostServerSetup h;
-  h.udp = spec.proto == ServerProto::udp;
-  h.ip = spec.listen.ip;
-  h.port = spec.listen.port;
-  h.behaviour = std::string(to_string(spec.behaviour));
-  h.bytes = spec.bytes;
-  h.read_rate = spec.read_rate;
-  h.latency = spec.latency;
-  return h;
-}
-
 
 // ---------------------------------------------------------------------------------
 // RunState

@@ -31,22 +31,6 @@ void LinkChange::apply(LinkParams& to_guest, LinkParams& to_proxy) const {
   }
 }
 
-std::string_view to_string(ScenarioServerBehaviour b) {
-  switch (b) {
-    case ScenarioServerBehaviour::echo: return "echo";
-    case ScenarioServerBehaviour::sink: return "sink";
-    case ScenarioServerBehaviour::source: return "source";
-    case ScenarioServerBehaviour::refuse: return "refuse";
-    case ScenarioServerBehaviour::blackhole: return "blackhole";
-    case ScenarioServerBehaviour::reset_after: return "reset_after";
-    case ScenarioServerBehaviour::slow_reader: return "slow_reader";
-    case ScenarioServerBehaviour::accept_then_close: return "accept_then_close";
-    case ScenarioServerBehaviour::http: return "http";
-    case ScenarioServerBehaviour::respond: return "respond";
-  }
-  return "?";
-}
-
 std::string_view to_string(ThenStep t) {
   switch (t) {
     case ThenStep::none: return "none";

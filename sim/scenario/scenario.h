@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "sim/core/direction.h"
+#include "sim/host/sim_host_config.h"
 #include "sim/link/link_params.h"
 #include "sim/link/link_rule.h"
 #include "stack/base/time.h"
@@ -43,7 +44,7 @@ struct Endpoint {
 };
 
 // Bytes an application sends. JSON: an integer N (N bytes of the prime-period test
-// pattern, see kPatternPeriod) or a string (those bytes, UTF-8).
+// pattern, sim/core/pattern.h) or a string (those bytes, UTF-8).
 struct Payload {
   enum class Kind : std::uint8_t { none, pattern, text };
   Kind kind = Kind::none;
@@ -52,10 +53,6 @@ struct Payload {
 
   std::uint64_t length() const { return kind == Kind::text ? text.size() : size; }
 };
-
-// The test pattern repeats every 251 bytes (a prime, so neither a gap nor a repeat of
-// any power-of-two size lines up with the period): byte i is (i % 251).
-inline constexpr std::uint32_t kPatternPeriod = 251;
 
 // ---------------------------------------------------------------------------------
 // The VM
@@ -100,40 +97,14 @@ struct LinkChange {
 // ---------------------------------------------------------------------------------
 // The host network
 
-// Named Scenario* because sim/host/sim_host_config.h has its own ServerSpec /
-// ServerBehaviour / ServerProto (the simulated host's runtime types) in this namespace.
-enum class ScenarioServerProto : std::uint8_t { tcp, udp };
-
-enum class ScenarioServerBehaviour : std::uint8_t {
-  echo,               // echoes; after the peer's EOF sends what remains, then closes
-  sink,               // reads and discards
-  source,             // sends `bytes` bytes of the pattern, then closes
-  refuse,             // TCP: connection refused; UDP: ICMP port unreachable
-  blackhole,          // TCP: connect never completes; UDP: datagrams vanish
-  reset_after,        // TCP: RST after receiving `bytes` bytes
-  slow_reader,        // TCP: reads at most `read_rate` bytes per second
-  accept_then_close,  // TCP: accepts, then closes at once
-  http,               // TCP: answers one request with `status` and a `bytes`-byte body
-  respond,            // UDP: answers each datagram with `bytes` bytes of the pattern
-};
-
-std::string_view to_string(ScenarioServerBehaviour b);
-
-struct ScenarioServerSpec {
-  ScenarioServerProto proto = ScenarioServerProto::tcp;
-  Endpoint listen;
-  ScenarioServerBehaviour behaviour = ScenarioServerBehaviour::echo;
-  std::uint64_t bytes = 0;           // source, reset_after, http body, respond
-  Duration latency = Duration::zero();  // one-way delay between the host socket and this server
-  std::uint64_t read_rate = 0;       // slow_reader: bytes per second
-  std::uint32_t status = 200;        // http
-};
+// Servers are sim/host's own ServerSpec (sim/host/sim_host_config.h documents the
+// behaviours); the loader reads them from the scenario's `listen`/`read_rate` keys.
 
 struct HostConfig {
   std::uint32_t fd_limit = 1024;            // host fds the proxy may hold (EMFILE beyond)
   Duration close_delay = Duration::zero();  // an fd stays in use this long after close
   std::uint32_t backlog = 128;              // listen backlog of port forwards
-  std::vector<ScenarioServerSpec> servers;
+  std::vector<ServerSpec> servers;
 };
 
 // ---------------------------------------------------------------------------------
@@ -164,7 +135,7 @@ struct TcpConnectAction {
 // A guest TCP server on `port` (accepting any number of connections).
 struct TcpListenAction {
   std::uint16_t port = 0;
-  ScenarioServerBehaviour behaviour = ScenarioServerBehaviour::echo;  // echo | sink | source | accept_then_close
+  ServerBehaviour behaviour = ServerBehaviour::echo;  // echo | sink | source | accept_then_close
   std::uint64_t bytes = 0;
 };
 
@@ -254,10 +225,10 @@ struct LinkRuleAction {
 };
 
 struct ServerStartAction {
-  ScenarioServerSpec server;
+  ServerSpec server;
 };
 struct ServerStopAction {
-  ScenarioServerProto proto = ScenarioServerProto::tcp;
+  ServerProto proto = ServerProto::tcp;
   Endpoint listen;
 };
 
@@ -342,7 +313,7 @@ struct FrameCondition {
 
 // A host server (by proto and listen address).
 struct ServerCondition {
-  ScenarioServerProto proto = ScenarioServerProto::tcp;
+  ServerProto proto = ServerProto::tcp;
   Endpoint server;
   std::optional<Comparison> accepted, open, received, sent;
 };

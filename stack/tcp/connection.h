@@ -173,6 +173,7 @@ class Connection {
 
   // connection_input.cpp
   void on_segment_syn_sent(Instant now, const wire::TcpRepr& seg);
+  void note_retransmitted_syn_timestamp(Instant now, const wire::TcpRepr& syn);
   bool segment_acceptable(const wire::TcpRepr& seg, std::uint32_t seg_len) const;
   bool process_ack(Instant now, const wire::TcpRepr& seg);
   bool process_payload(Instant now, const wire::TcpRepr& seg, SeqNum seg_seq);

@@ -90,6 +90,19 @@ bool Connection::segment_acceptable(const wire::TcpRepr& seg, std::uint32_t seg_
   return in_window(seq, rcv_nxt_, wnd) || in_window(seq + (seg_len - 1), rcv_nxt_, wnd);
 }
 
+void Connection::note_retransmitted_syn_timestamp(Instant now, const wire::TcpRepr& syn) {
+  // RFC 7323 §4.3 (and the TS.Recent update rule of §3.2/§4.3 (2)): a retransmitted
+  // SYN occupies the sequence number RCV.NXT-1 <= Last.ACK.sent, so its TSval becomes
+  // TS.Recent and the SYN-ACK answering it echoes it. Echoing the first SYN's TSval
+  // instead would make the peer measure the whole SYN retransmission timeout as RTT.
+  if (!ts_enabled_ || !syn.options.timestamps) return;
+  const std::uint32_t tsval = syn.options.timestamps->value;
+  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0) {
+    ts_recent_ = tsval;
+    ts_recent_time_ = now;
+  }
+}
+
 void Connection::on_segment(Instant now, const wire::TcpRepr& seg) {
   ++stats_.segments_in;
   if (finished()) return;
@@ -106,14 +119,18 @@ void Connection::on_segment(Instant now, const wire::TcpRepr& seg) {
 
   if (pending_) {
     // Transparent mode: retransmitted SYNs are absorbed (no reply until the owner
-    // decides); an in-window RST from the peer abandons the attempt.
+    // decides), but their timestamp is kept so the eventual SYN-ACK echoes the most
+    // recent one; an in-window RST from the peer abandons the attempt.
+    if (seg.has(SYN) && !seg.has(ACK) && seq == irs_) note_retransmitted_syn_timestamp(now, seg);
     if (seg.has(RST) && seq == rcv_nxt_) enter_closed(CloseReason::reset);
     return;
   }
 
   if (state_ == State::syn_received && seg.has(SYN)) {
     if (!seg.has(ACK) && seq == irs_) {
-      // Our SYN-ACK was lost: the peer retransmitted its SYN. Repeat the SYN-ACK.
+      // Our SYN-ACK was lost: the peer retransmitted its SYN. Repeat the SYN-ACK,
+      // echoing the new SYN's TSval.
+      note_retransmitted_syn_timestamp(now, seg);
       syn_due_ = true;
       return;
     }

@@ -119,9 +119,6 @@ def test_host_closes_first_and_time_wait_is_not_a_leak(sim):
     assert sim.proxy.stats()["tcp.time_wait_records"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="proxy TCP (SYN-RECEIVED) keeps TS.Recent from the first SYN: the "
-                   "SYN-ACK answering a retransmitted SYN echoes the old TSval (RFC 7323 §4.3), so the "
-                   "guest measures a 1 s RTT and its RTO starts at 3 s")
 def test_synack_to_a_retransmitted_syn_echoes_its_timestamp(sim):
     sim.host.add_server(f"{SERVER}:80", "echo")
     with sim.link.rule(match={"dir": "to_guest", "flags": "SA"}, action="drop", nth=1):

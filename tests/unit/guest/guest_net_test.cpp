@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "sim/guest/pattern.h"
+#include "sim/core/pattern.h"
 #include "sim/link/frame_port.h"
 #include "stack/wire/dhcp.h"
 #include "tests/unit/guest/guest_test_util.h"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "sim/guest/pattern.h"
+#include "sim/core/pattern.h"
 #include "tests/unit/guest/guest_test_util.h"
 
 using namespace tapwire;
@@ -249,4 +249,31 @@ BOOST_AUTO_TEST_CASE(byte_exact_under_loss_reorder_duplication_for_many_seeds) {
       BOOST_TEST(!t.world.failure().has_value());
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(close_during_handshake_sends_queued_bytes_then_fin) {
+  TwoGuests t;
+  LinkParams slow;
+  slow.delay = Duration::millis(20);  // the handshake takes a while
+  t.link.set_params(slow);
+  auto listener = t.b->tcp_listen(9, GuestServerMode::record);
+  BOOST_REQUIRE(listener.ok());
+  GuestConnection* c = *t.a->tcp_connect(ip4(10, 0, 0, 3), 9, {});
+  BOOST_TEST(c->state() == "SYN-SENT");
+  // send then close() at once, still in SYN-SENT: the close is deferred, not an abort.
+  c->send_pattern(10'000);
+  c->close();
+  t.world.run_for(Duration::seconds(2));
+  const auto acc = t.b->accepted(*listener);
+  BOOST_REQUIRE(acc.size() == 1u);
+  const GuestConnection* s = t.b->connection(acc[0]);
+  BOOST_TEST(s->bytes_received() == 10'000u);
+  BOOST_TEST(s->recorded().size() == 10'000u);
+  BOOST_TEST(!s->first_pattern_mismatch().has_value());
+  BOOST_TEST(s->eof());  // our FIN came after the bytes
+  BOOST_TEST(tcp::to_string(s->close_reason()) != "reset");
+  BOOST_TEST(c->bytes_sent() == 10'000u);
+  BOOST_TEST(c->established());
+  BOOST_TEST(c->finished());
+  BOOST_TEST(s->finished());
 }

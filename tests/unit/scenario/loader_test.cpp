@@ -60,8 +60,8 @@ BOOST_AUTO_TEST_CASE(dhcp_and_ping_loads) {
 BOOST_AUTO_TEST_CASE(tcp_echo_via_host_alias_loads) {
   Scenario s = load_ok("tcp_echo_via_host_alias.json");
   BOOST_REQUIRE(s.host.servers.size() == 1u);
-  BOOST_TEST(s.host.servers[0].listen.to_string() == "127.0.0.1:7");
-  BOOST_TEST((s.host.servers[0].behaviour == ScenarioServerBehaviour::echo));
+  BOOST_TEST(Endpoint({s.host.servers[0].ip, s.host.servers[0].port}).to_string() == "127.0.0.1:7");
+  BOOST_TEST((s.host.servers[0].behaviour == ServerBehaviour::echo));
   const auto& c1 = std::get<TcpConnectAction>(s.actions.at(1).body);
   BOOST_TEST(c1.dst.to_string() == "192.168.65.2:7");
   BOOST_TEST((c1.send.kind == Payload::Kind::pattern));
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(tcp_echo_via_host_alias_loads) {
 BOOST_AUTO_TEST_CASE(tcp_refused_gets_rst_loads) {
   Scenario s = load_ok("tcp_refused_gets_rst.json");
   BOOST_TEST(s.vm.ip->to_string() == "192.168.65.9");
-  BOOST_TEST((s.host.servers[0].behaviour == ScenarioServerBehaviour::refuse));
+  BOOST_TEST((s.host.servers[0].behaviour == ServerBehaviour::refuse));
   const auto& c1 = std::get<TcpConnectAction>(s.actions.at(0).body);
   BOOST_TEST(c1.send.text == "GET / HTTP/1.0\r\n\r\n");
   const auto& refused = std::get<ConnCondition>(s.expect.timed.at(0).condition.body);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/pattern.h"
 #include "sim/core/world.h"
 #include "sim/host/sim_host_net.h"
 
@@ -481,6 +482,36 @@ BOOST_AUTO_TEST_CASE(udp_sink_records_and_peers_exchange) {
   BOOST_TEST(f.net.udp_peer_received(peer)->front().from.port == 4000);
 }
 
+// respond answers every datagram with `bytes` pattern bytes, whatever it received;
+// refuse (no ICMP error can reach the proxy through HostNet) drops and counts.
+BOOST_AUTO_TEST_CASE(udp_respond_answers_with_pattern_and_refuse_drops) {
+  Fixture f;
+  BOOST_REQUIRE(!f.net.add_server("respond", sim::HostParams{{"address", std::string("203.0.113.5:53")},
+                                                             {"proto", std::string("udp")},
+                                                             {"bytes", std::int64_t{300}}}));
+  BOOST_REQUIRE(!f.net.add_server("refuse", sim::HostParams{{"address", std::string("203.0.113.5:54")},
+                                                            {"proto", std::string("udp")}}));
+  auto u = *f.net.udp_open(Endpoint{Ipv4Addr::any(), 4000});
+  std::uint8_t d[5] = {9, 9, 9, 9, 9};
+  BOOST_REQUIRE(f.net.udp_send_to(u, Endpoint{kRemote, 54}, Bytes(d, 5)).ok());
+  BOOST_REQUIRE(f.net.udp_send_to(u, Endpoint{kRemote, 53}, Bytes(d, 5)).ok());
+  BOOST_REQUIRE(f.wait(u, HostEventKind::readable));
+  std::vector<std::uint8_t> buf(1000);
+  Endpoint from;
+  std::size_t full = 0;
+  auto n = f.net.udp_recv_from(u, MutBytes(buf.data(), buf.size()), &from, &full);
+  BOOST_REQUIRE(n.ok());
+  BOOST_TEST(*n == 300u);
+  BOOST_TEST(from.port == 53);
+  BOOST_TEST(!sim::first_pattern_mismatch(0, Bytes(buf.data(), *n)).has_value());
+  BOOST_TEST(!f.net.udp_recv_from(u, MutBytes(buf.data(), buf.size()), &from, &full).ok());  // nothing from 54
+  const auto* refused = f.net.server_stats(Endpoint{kRemote, 54}, ServerProto::udp);
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(refused->datagrams_received == 1u);
+  BOOST_TEST(refused->datagrams_sent == 0u);
+  BOOST_TEST(f.net.server_stats(Endpoint{kRemote, 53}, ServerProto::udp)->bytes_sent == 300u);
+}
+
 BOOST_AUTO_TEST_CASE(icmp_echo_answers_per_address_rules) {
   Fixture f;
   f.server(ServerBehaviour::echo, 7, 0, Duration::millis(4));
@@ -534,6 +565,11 @@ BOOST_AUTO_TEST_CASE(server_descriptions_parse_and_report_errors) {
   auto bad_udp = sim::parse_server_spec(
       "http", sim::HostParams{{"address", std::string("10.1.2.3:80")}, {"proto", std::string("udp")}});
   BOOST_TEST(std::holds_alternative<std::string>(bad_udp));
+  auto tcp_respond = sim::parse_server_spec("respond", sim::HostParams{{"address", std::string("10.1.2.3:80")}});
+  BOOST_TEST(std::get<std::string>(tcp_respond).find("valid for tcp") != std::string::npos);
+  auto http = sim::parse_server_spec("http", sim::HostParams{{"address", std::string("10.1.2.3:80")},
+                                                             {"status", std::int64_t{404}}});
+  BOOST_TEST(std::get<ServerSpec>(http).status == 404u);
   auto no_ip = sim::parse_server_spec("echo", sim::HostParams{{"port", std::int64_t{7}}});
   BOOST_TEST(std::holds_alternative<std::string>(no_ip));
   auto bad_latency = sim::parse_server_spec(

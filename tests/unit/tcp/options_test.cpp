@@ -101,3 +101,45 @@ BOOST_AUTO_TEST_CASE(options_only_when_both_sides_want_them) {
   BOOST_TEST(!sa.seg.options.timestamps.has_value());
   BOOST_TEST(!sa.seg.options.window_scale.has_value());
 }
+
+BOOST_AUTO_TEST_CASE(synack_to_a_retransmitted_syn_echoes_its_timestamp) {
+  Script s;
+  s.opt.timestamps = true;
+  auto l = s.stack.listen(Ipv4Addr::any(), 80, 4, s.opt);
+  (void)l;
+  s.peer_at(0, Seg(SYN).seq(1000).ts(5000, 0));
+  Captured first = s.expect(Seg(SYN | ACK).ts(0, 0), 0);
+  BOOST_TEST(first.seg.options.timestamps->echo == 5000u);
+  // That SYN-ACK is lost; the peer retransmits its SYN with a newer TSval.
+  // RFC 7323 §4.3: the SYN-ACK answering it echoes the new TSval, so the peer's
+  // RTT sample is the real round trip, not the SYN retransmission timeout.
+  s.peer_at(500, Seg(SYN).seq(1000).ts(6000, 0));
+  Captured again = s.expect(Seg(SYN | ACK).seq(first.seg.seq).ack(1001).ts(0, 0), 500);
+  BOOST_TEST(again.seg.options.timestamps->echo == 6000u);
+  // A reordered copy of the older SYN does not move TS.Recent back.
+  s.peer_at(501, Seg(SYN).seq(1000).ts(5000, 0));
+  Captured third = s.expect(Seg(SYN | ACK).seq(first.seg.seq).ack(1001).ts(0, 0), 501);
+  BOOST_TEST(third.seg.options.timestamps->echo == 6000u);
+}
+
+BOOST_AUTO_TEST_CASE(accepted_pending_synack_echoes_the_latest_syn_timestamp) {
+  StackConfig cfg;
+  cfg.transparent = true;
+  cfg.transparent_options = plain_options();
+  cfg.transparent_options.timestamps = true;
+  cfg.pending_syn_timeout = Duration::seconds(20);
+  Script s(cfg);
+  s.local_ip = Ipv4Addr::from_octets(93, 184, 216, 34);
+  s.local_port = 443;
+  s.peer_at(0, Seg(SYN).seq(1000).ts(5000, 0));
+  ConnId id{};
+  for (const auto& e : s.events())
+    if (e.kind == StackEvent::Kind::new_syn) id = e.conn;
+  BOOST_TEST_REQUIRE(id.valid());
+  // While the owner decides, the guest retransmits its SYN (absorbed, no reply).
+  s.peer_at(1000, Seg(SYN).seq(1000).ts(6000, 0));
+  s.expect_nothing_until(1200);
+  BOOST_TEST(s.stack.accept_pending(id).ok());
+  Captured sa = s.expect(Seg(SYN | ACK).ack(1001).ts(0, 0), 1200);
+  BOOST_TEST(sa.seg.options.timestamps->echo == 6000u);
+}

@@ -21,6 +21,20 @@
 // whether a frame was damaged in a way the checksums must catch. A damaged frame that
 // still reaches TcpStack::on_segment is counted in `corrupt_accepted` (must stay 0).
 // The largest frame handed to the link per direction is recorded (<= MTU + 14).
+//
+// Why not sim/guest's GuestVm (which also wires NetInterface + TcpStack to a Link):
+// - Corruption detection needs a hook between link delivery and TcpStack::on_segment
+//   (fingerprint check on delivery, then "did this damaged frame reach the stack?");
+//   GuestVm hands delivered frames straight to NetInterface::on_frame and its own
+//   on_ipv4, with no such seam.
+// - A corrupted source MAC must not poison ARP: the endpoints run with static ARP
+//   entries and learning from IPv4 off, and never send ARP. GuestVm is a VM facing a
+//   gateway (ARP for the gateway, DHCP or a static address in its subnet).
+// - The benchmark measures the stack, so the apps use TcpStack's zero-copy calls
+//   (send_buffer_writable/commit_send, recv_view/consume). GuestConnection stages its
+//   output in its own buffer and copies it into the stack with TcpStack::send, one
+//   extra copy per byte.
+// What is shared is shared: the pattern (sim/core/pattern.h), Link, FramePort, World.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +49,7 @@
 
 #include "sim/core/direction.h"
 #include "sim/core/node.h"
+#include "sim/core/pattern.h"
 #include "sim/core/world.h"
 #include "sim/link/frame_port.h"
 #include "sim/link/link.h"
@@ -50,45 +65,6 @@
 #include "stack/wire/tcp.h"
 
 namespace tapwire::tcpsim {
-
-// ---------------------------------------------------------------------------------
-// The test pattern: byte i of a stream is i % 251 (251 is prime, so a gap or a repeat
-// of any length that is not a multiple of 251 shows up at once).
-inline constexpr std::size_t kPatternPeriod = 251;
-
-class Pattern {
- public:
-  static constexpr std::size_t kChunk = 64 * 1024;
-  Pattern() : table_(kPatternPeriod + kChunk) {
-    for (std::size_t i = 0; i < table_.size(); ++i) table_[i] = static_cast<std::uint8_t>(i % kPatternPeriod);
-  }
-  // Writes bytes [offset, offset + out.size()) of the stream.
-  void fill(std::uint64_t offset, MutBytes out) const {
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const std::size_t k = std::min(out.size() - done, kChunk);
-      std::memcpy(out.data() + done, table_.data() + (offset + done) % kPatternPeriod, k);
-      done += k;
-    }
-  }
-  // The index within `in` of the first byte that differs from the stream at `offset`.
-  std::optional<std::size_t> first_mismatch(std::uint64_t offset, Bytes in) const {
-    std::size_t done = 0;
-    while (done < in.size()) {
-      const std::size_t k = std::min(in.size() - done, kChunk);
-      const std::uint8_t* want = table_.data() + (offset + done) % kPatternPeriod;
-      if (std::memcmp(in.data() + done, want, k) != 0) {
-        for (std::size_t i = 0; i < k; ++i)
-          if (in[done + i] != want[i]) return done + i;
-      }
-      done += k;
-    }
-    return std::nullopt;
-  }
-
- private:
-  std::vector<std::uint8_t> table_;
-};
 
 // ---------------------------------------------------------------------------------
 // One direction of bulk data on one connection, from the point of view of one end:
@@ -269,7 +245,7 @@ class Endpoint final : public sim::Node, public net::IpHandler, public tcp::Segm
       auto region = tcp_.send_buffer_writable(conn_);
       if (!region.ok() || region->empty()) break;
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(region->size(), flow_.to_send - flow_.sent));
-      pattern_.fill(flow_.sent, region->first(n));
+      sim::fill_pattern(flow_.sent, region->first(n));
       if (!tcp_.commit_send(conn_, n).ok()) break;
       flow_.sent += n;
     }
@@ -291,8 +267,8 @@ class Endpoint final : public sim::Node, public net::IpHandler, public tcp::Segm
       if (flow_.verify && !flow_.first_mismatch) {
         std::uint64_t at = flow_.received;
         for (Bytes part : {view->first, view->second}) {
-          if (auto bad = pattern_.first_mismatch(at, part)) {
-            flow_.first_mismatch = at + *bad;
+          if (auto bad = sim::first_pattern_mismatch(at, part)) {
+            flow_.first_mismatch = *bad;
             break;
           }
           at += part.size();
@@ -308,7 +284,6 @@ class Endpoint final : public sim::Node, public net::IpHandler, public tcp::Segm
   sim::FramePort port_;
   net::NetInterface net_;
   tcp::TcpStack tcp_;
-  Pattern pattern_;
   EndpointCounters counters_;
   Instant now_ = Instant::epoch();
   bool current_damaged_ = false;
