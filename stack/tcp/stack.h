@@ -90,6 +90,11 @@ class TcpStack {
 
   // --- transparent mode (proxy) ------------------------------------------------------
   void set_transparent(bool on) { config_.transparent = on; }
+  // Where initial sequence numbers come from (StackConfig::isn_source); the daemon plugs
+  // in RFC 6528 ISNs after the owner (the Proxy) has built the stack.
+  void set_isn_source(std::function<std::uint32_t(Instant, const FourTuple&)> source) {
+    config_.isn_source = std::move(source);
+  }
   bool transparent() const { return config_.transparent; }
   Status accept_pending(ConnId id);
   Status refuse_pending(ConnId id);

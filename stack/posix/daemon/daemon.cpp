@@ -122,6 +122,7 @@ class Daemon final : public posix::FrameReceiver {
   std::unique_ptr<posix::VmTransport> transport_;
   std::unique_ptr<CaptureLink> link_;
   std::unique_ptr<proxy::Proxy> proxy_;
+  std::optional<posix::IsnGenerator> isn_;
   std::unique_ptr<ControlServer> control_;
   std::optional<pcap::PcapWriter> capture_;
   Instant started_;
@@ -219,6 +220,15 @@ int Daemon::run() {
   link_->set_transport(transport_.get());
   proxy_ = std::make_unique<proxy::Proxy>(options_.proxy, *link_, *host_, rng,
                                           Logger(sink_, "proxy", options_.log_level));
+  auto isn = posix::IsnGenerator::from_getrandom();
+  if (!isn) {
+    TW_LOG(log_, error, "getrandom: %s", isn.error().reason);
+    return 1;
+  }
+  isn_.emplace(isn.value());
+  proxy_->tcp_stack().set_isn_source([this](Instant now, const tcp::FourTuple& t) {
+    return isn_->isn(now, t.local.ip, t.local.port, t.remote.ip, t.remote.port);  // RFC 6528 §3
+  });
   host_->set_event_sink(proxy_.get());
   transport_->set_receiver(this);
   transport_->set_link_event_sink(proxy_.get());

@@ -18,9 +18,9 @@
 // - Shutdown (SIGTERM/SIGINT): the proxy resets the guest's connections and closes its
 //   host sockets, the transport flushes, every remaining host socket is closed, the
 //   capture is flushed and closed, the control socket file removed; exit code 0.
-// ISNs: tcp::StackConfig::isn_source is the hook for posix::IsnGenerator (RFC 6528), but
-// Proxy builds its StackConfig internally (proxy_tcp_stack_config) and offers no way to
-// set it, so for now the TcpStack draws ISNs from the Rng seeded from getrandom here.
+// ISNs: RFC 6528 (posix::IsnGenerator keyed from getrandom), plugged into the proxy's
+// TcpStack through set_isn_source; everything else random comes from the Rng seeded
+// from getrandom.
 #pragma once
 
 #include "stack/posix/daemon/cli.h"
