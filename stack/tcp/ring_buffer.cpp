@@ -5,8 +5,10 @@
 
 namespace tapwire::tcp {
 
+// Storage is not zeroed: only bytes written are ever read, and zeroing two 256 KiB
+// buffers per connection was the largest cost of a connect (bench/RESULTS.md, peers).
 RingBuffer::RingBuffer(std::size_t capacity)
-    : storage_(capacity > 0 ? std::make_unique<std::uint8_t[]>(capacity) : nullptr), capacity_(capacity) {}
+    : storage_(capacity > 0 ? std::make_unique_for_overwrite<std::uint8_t[]>(capacity) : nullptr), capacity_(capacity) {}
 
 std::size_t RingBuffer::index(std::size_t offset_from_head) const {
   // head_ < capacity_ and offset_from_head <= capacity_, so one subtraction suffices.
