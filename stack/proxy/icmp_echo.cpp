@@ -7,7 +7,6 @@ namespace tapwire::proxy {
 
 namespace {
 constexpr std::size_t kMaxEchoData = 65535;
-constexpr std::uint32_t kNoIndex = UINT32_MAX;
 }  // namespace
 
 IcmpEcho::IcmpEcho(net::NetInterface& iface, host::HostNet& host, const ProxyConfig&, const Policy& policy,
@@ -82,7 +81,7 @@ void IcmpEcho::forward(Instant now, const wire::Ipv4Repr& ip, Bytes ip_payload, 
     id = it->second;
   } else {
     id = open_session(now, key, d.host_addr);
-    if (id.index == kNoIndex) return;
+    if (id.none()) return;
   }
   Session* s = find(id);
   touch(now, id);
@@ -100,9 +99,7 @@ void IcmpEcho::forward(Instant now, const wire::Ipv4Repr& ip, Bytes ip_payload, 
 // --- sessions ---
 
 IcmpEcho::Session* IcmpEcho::find(SessionId id) {
-  if (id.index >= slots_.size()) return nullptr;
-  Session& s = slots_[id.index];
-  return s.live && s.generation == id.generation ? &s : nullptr;
+  return slots_.find(id);
 }
 
 std::uint16_t IcmpEcho::allocate_host_id() {
@@ -118,7 +115,7 @@ std::uint16_t IcmpEcho::allocate_host_id() {
 IcmpEcho::SessionId IcmpEcho::open_session(Instant now, const Key& key, wire::Ipv4Addr host_dst) {
   if (options_.max_sessions == 0) {
     stats_.drop(Drop::icmp_host_open_failed);
-    return SessionId{kNoIndex, 0};
+    return slots_.none();
   }
   if (by_key_.size() >= options_.max_sessions) {
     if (std::optional<SessionId> lru = timers_.pop_due(Instant::never()))
@@ -128,28 +125,17 @@ IcmpEcho::SessionId IcmpEcho::open_session(Instant now, const Key& key, wire::Ip
   if (!handle) {
     stats_.drop(Drop::icmp_host_open_failed);
     TW_LOG(log_, debug, "icmp: host icmp_open failed: %s", handle.error().reason);
-    return SessionId{kNoIndex, 0};
+    return slots_.none();
   }
-  std::uint32_t index;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Session& s = slots_[index];
-  s.live = true;
-  s.ready = false;
+  const SessionId id = slots_.acquire();
+  Session& s = *slots_.find(id);
   s.key = key;
-  s.row = IcmpSessionRow{};
   s.row.guest_ip = key.guest_ip;
   s.row.guest_id = key.guest_id;
   s.row.dst = key.dst;
   s.row.host_dst = host_dst;
   s.row.host_id = allocate_host_id();
   s.row.handle = *handle;
-  const SessionId id{index, s.generation};
   by_key_.emplace(key, id);
   by_handle_.emplace(*handle, id);
   by_host_id_.emplace(s.row.host_id, id);
@@ -168,10 +154,8 @@ void IcmpEcho::close_session(SessionId id, Counter why) {
   by_key_.erase(s->key);
   by_host_id_.erase(s->row.host_id);
   timers_.cancel(id);
-  s->live = false;
   s->ready = false;
-  ++s->generation;
-  free_.push_back(id.index);
+  slots_.release(id);
   stats_.add(why);
 }
 
@@ -259,16 +243,14 @@ void IcmpEcho::poll(Instant now) {
 }
 
 void IcmpEcho::close_all() {
-  for (std::uint32_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].live) close_session(SessionId{i, slots_[i].generation}, Counter::icmp_sessions_expired);
+  slots_.for_each_live([this](SessionId id, Session&) { close_session(id, Counter::icmp_sessions_expired); });
   ready_.clear();
   blocked_ = false;
 }
 
 std::vector<IcmpSessionRow> IcmpEcho::sessions() const {
   std::vector<IcmpSessionRow> rows;
-  for (const Session& s : slots_)
-    if (s.live) rows.push_back(s.row);
+  slots_.for_each_live([&rows](SessionId, const Session& s) { rows.push_back(s.row); });
   return rows;
 }
 

@@ -42,6 +42,7 @@
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
 #include "stack/proxy/policy.h"
+#include "stack/proxy/slot_table.h"
 #include "stack/proxy/stats.h"
 #include "stack/tcp/timer_heap.h"
 #include "stack/wire/icmp.h"
@@ -96,11 +97,7 @@ class IcmpEcho {
   std::size_t timer_count() const { return timers_.size(); }
 
  private:
-  struct SessionId {
-    std::uint32_t index = 0;
-    std::uint32_t generation = 0;
-    bool operator==(const SessionId&) const = default;
-  };
+  using SessionId = SlotId;
   struct Key {
     wire::Ipv4Addr guest_ip;
     std::uint16_t guest_id = 0;
@@ -108,8 +105,6 @@ class IcmpEcho {
     auto operator<=>(const Key&) const = default;
   };
   struct Session {
-    bool live = false;
-    std::uint32_t generation = 0;
     bool ready = false;
     Key key;
     IcmpSessionRow row;
@@ -133,8 +128,7 @@ class IcmpEcho {
   ProxyStats& stats_;
   IcmpEchoOptions options_;
 
-  std::vector<Session> slots_;
-  std::vector<std::uint32_t> free_;
+  SlotTable<Session> slots_;
   std::map<Key, SessionId> by_key_;
   std::unordered_map<host::Handle, SessionId> by_handle_;
   std::map<std::uint16_t, SessionId> by_host_id_;

@@ -9,7 +9,6 @@ namespace tapwire::proxy {
 
 namespace {
 constexpr std::size_t kMaxUdpPayload = 65535;
-constexpr std::uint32_t kNoIndex = UINT32_MAX;
 }  // namespace
 
 std::optional<wire::UdpRepr> parse_guest_udp(const wire::Ipv4Repr& ip, Bytes ip_payload, ProxyStats& stats) {
@@ -44,15 +43,13 @@ UdpNat::UdpNat(net::NetInterface& iface, host::HostNet& host, const ProxyConfig&
 // --- flow table ---
 
 UdpNat::Flow* UdpNat::find(FlowId id) {
-  if (id.index >= slots_.size()) return nullptr;
-  Flow& f = slots_[id.index];
-  return f.live && f.generation == id.generation ? &f : nullptr;
+  return slots_.find(id);
 }
 
 UdpNat::FlowId UdpNat::open_flow(Instant now, GuestKey guest) {
   if (max_flows_ == 0) {
     stats_.drop(Drop::udp_flow_cap);
-    return FlowId{kNoIndex, 0};
+    return slots_.none();
   }
   if (by_guest_.size() >= max_flows_) {
     // At the cap: evict the least recently active flow (the earliest deadline).
@@ -67,27 +64,16 @@ UdpNat::FlowId UdpNat::open_flow(Instant now, GuestKey guest) {
   if (!handle) {
     stats_.drop(Drop::udp_host_open_failed);
     TW_LOG(log_, debug, "udp: host udp_open failed: %s", handle.error().reason);
-    return FlowId{kNoIndex, 0};
+    return slots_.none();
   }
-  std::uint32_t index;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Flow& f = slots_[index];
-  f.live = true;
+  const FlowId id = slots_.acquire();
+  Flow& f = *slots_.find(id);
   f.guest = guest;
   f.handle = *handle;
-  f.ready = false;
-  f.row = UdpFlowRow{};
   f.row.guest_ip = guest.ip;
   f.row.guest_port = guest.port;
   f.row.handle = *handle;
   f.row.opened = now;
-  const FlowId id{index, f.generation};
   by_guest_.emplace(guest, id);
   by_handle_.emplace(*handle, id);
   stats_.add(Counter::udp_flows_opened);
@@ -108,10 +94,8 @@ void UdpNat::close_flow(FlowId id, Counter why) {
     stats_.drop(Drop::udp_pending_discarded);
   }
   // A parked entry for this flow is skipped later by its stale generation.
-  f->live = false;
   f->ready = false;
-  ++f->generation;
-  free_.push_back(id.index);
+  slots_.release(id);
   if (why != Counter::udp_flows_closed) stats_.add(why);
   stats_.add(Counter::udp_flows_closed);  // every way a flow ends
 }
@@ -157,7 +141,7 @@ void UdpNat::handle_udp(Instant now, const wire::Ipv4Repr& ip, const wire::UdpRe
     id = it->second;
   } else {
     id = open_flow(now, guest);
-    if (id.index == kNoIndex) return;
+    if (id.none()) return;
   }
   Flow* f = find(id);
   touch(now, id);
@@ -296,8 +280,7 @@ void UdpNat::poll(Instant now) {
 }
 
 void UdpNat::close_all() {
-  for (std::uint32_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].live) close_flow(FlowId{i, slots_[i].generation}, Counter::udp_flows_closed);
+  slots_.for_each_live([this](FlowId id, Flow&) { close_flow(id, Counter::udp_flows_closed); });
   ready_.clear();
   blocked_ = false;
 }
@@ -305,8 +288,7 @@ void UdpNat::close_all() {
 std::vector<UdpFlowRow> UdpNat::flows() const {
   std::vector<UdpFlowRow> rows;
   rows.reserve(by_guest_.size());
-  for (const Flow& f : slots_)
-    if (f.live) rows.push_back(f.row);
+  slots_.for_each_live([&rows](FlowId, const Flow& f) { rows.push_back(f.row); });
   return rows;
 }
 

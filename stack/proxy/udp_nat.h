@@ -55,6 +55,7 @@
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
 #include "stack/proxy/policy.h"
+#include "stack/proxy/slot_table.h"
 #include "stack/proxy/stats.h"
 #include "stack/tcp/timer_heap.h"
 #include "stack/wire/ipv4.h"
@@ -121,11 +122,7 @@ class UdpNat {
   bool holding_datagram() const { return pending_.has_value(); }
 
  private:
-  struct FlowId {
-    std::uint32_t index = 0;
-    std::uint32_t generation = 0;
-    bool operator==(const FlowId&) const = default;
-  };
+  using FlowId = SlotId;
   struct GuestKey {
     wire::Ipv4Addr ip;
     std::uint16_t port = 0;
@@ -137,8 +134,6 @@ class UdpNat {
     }
   };
   struct Flow {
-    bool live = false;
-    std::uint32_t generation = 0;
     GuestKey guest;
     host::Handle handle;
     bool ready = false;  // unread host data while blocked
@@ -170,8 +165,7 @@ class UdpNat {
   Duration idle_timeout_;
   std::uint32_t max_flows_;
 
-  std::vector<Flow> slots_;
-  std::vector<std::uint32_t> free_;
+  SlotTable<Flow> slots_;
   std::unordered_map<GuestKey, FlowId, GuestKeyHash> by_guest_;
   std::unordered_map<host::Handle, FlowId> by_handle_;
   tcp::TimerHeap<FlowId> timers_;
