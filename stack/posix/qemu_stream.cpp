@@ -27,7 +27,7 @@ FrameStreamConfig stream_config(const QemuStreamConfig& c) {
 
 QemuStreamTransport::QemuStreamTransport(EventLoop& loop, QemuStreamConfig config)
     : loop_(loop), config_(config), stream_(stream_config(config)) {
-  discard_.resize(65535 + 14);
+  no_peer_.resize(65535 + 14);
   loop_.add_deferred(this);
 }
 
@@ -161,21 +161,13 @@ void QemuStreamTransport::run_deferred(Instant now) {
 }
 
 MutBytes QemuStreamTransport::egress(std::size_t len) {
-  discarding_ = false;
-  if (!conn_ || broken_) {
-    if (len > discard_.size()) return {};
-    discarding_ = true;
-    return MutBytes(discard_.data(), len);
-  }
+  no_peer_.reset();
+  if (!conn_ || broken_) return no_peer_.lend(len);
   return stream_.egress(len, counters_);
 }
 
 void QemuStreamTransport::commit(std::size_t len) {
-  if (discarding_) {
-    discarding_ = false;
-    ++counters_.dropped_no_peer;
-    return;
-  }
+  if (no_peer_.take_commit(counters_)) return;
   stream_.commit(len, counters_);
 }
 

@@ -70,8 +70,7 @@ class QemuStreamTransport final : public VmTransport, public IoHandler, public D
   Registration conn_reg_;
   bool more_to_read_ = false;
   bool broken_ = false;
-  bool discarding_ = false;  // the last egress() lent the discard buffer
-  std::vector<std::uint8_t> discard_;
+  NoPeerDiscard no_peer_;  // frames while no VM is attached
   std::uint64_t rejected_ = 0;
 };
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "stack/base/bytes.h"
 #include "stack/base/time.h"
@@ -48,6 +49,34 @@ struct TransportCounters {
   std::uint64_t link_full = 0;        // egress() refused: queue and socket both full
   std::uint64_t connections = 0;      // VM connections accepted/established
   std::uint64_t protocol_errors = 0;  // connections closed for bad input
+};
+
+// The egress buffer lent while no VM is attached: frames built into it are dropped and
+// counted (dropped_no_peer) on commit, so the core never stalls waiting for a VM. One
+// piece shared by the stream and datagram transports.
+class NoPeerDiscard {
+ public:
+  // The largest frame the medium carries; set once by the transport's constructor.
+  void resize(std::size_t max_frame) { buffer_.resize(max_frame); }
+  // The scratch buffer for one frame, or an empty span when `len` exceeds the medium.
+  MutBytes lend(std::size_t len) {
+    if (len > buffer_.size()) return {};
+    lent_ = true;
+    return MutBytes(buffer_.data(), len);
+  }
+  // Called at the start of every egress(): the previous lend is over.
+  void reset() { lent_ = false; }
+  // On commit(): true (and counted) when the frame went into the scratch buffer.
+  bool take_commit(TransportCounters& counters) {
+    if (!lent_) return false;
+    lent_ = false;
+    ++counters.dropped_no_peer;
+    return true;
+  }
+
+ private:
+  std::vector<std::uint8_t> buffer_;
+  bool lent_ = false;
 };
 
 class VmTransport : public host::FrameLink {

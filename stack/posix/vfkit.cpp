@@ -23,7 +23,7 @@ VfkitTransport::VfkitTransport(EventLoop& loop, VfkitConfig config)
   in_addr_.resize(config_.batch);
   out_msgs_.resize(config_.batch);
   out_iov_.resize(config_.batch);
-  discard_.resize(config_.max_frame);
+  no_peer_.resize(config_.max_frame);
   loop_.add_deferred(this);
 }
 
@@ -159,18 +159,14 @@ void VfkitTransport::run_deferred(Instant now) {
 }
 
 MutBytes VfkitTransport::egress(std::size_t len) {
-  discarding_ = false;
+  no_peer_.reset();
   if (len > config_.max_frame) return {};
-  if (!attached_ || peer_lost_) {
-    discarding_ = true;
-    return MutBytes(discard_.data(), len);
-  }
+  if (!attached_ || peer_lost_) return no_peer_.lend(len);
   MutBytes b = out_.lend(len);
   if (b.empty()) {
     if (!send_queued()) {
       peer_lost_ = true;
-      discarding_ = true;
-      return MutBytes(discard_.data(), len);
+      return no_peer_.lend(len);
     }
     b = out_.lend(len);
     if (b.empty()) {
@@ -182,11 +178,7 @@ MutBytes VfkitTransport::egress(std::size_t len) {
 }
 
 void VfkitTransport::commit(std::size_t len) {
-  if (discarding_) {
-    discarding_ = false;
-    ++counters_.dropped_no_peer;
-    return;
-  }
+  if (no_peer_.take_commit(counters_)) return;
   if (!out_.commit(len)) return;
   ++counters_.frames_out;
   counters_.bytes_out += len;

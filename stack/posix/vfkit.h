@@ -69,7 +69,6 @@ class VfkitTransport final : public VmTransport, public IoHandler, public Deferr
   bool more_to_read_ = false;
   bool peer_lost_ = false;
   bool refused_ = false;  // egress() refused: raise on_link_writable when drained
-  bool discarding_ = false;
   std::vector<std::uint8_t> in_;  // batch slots of max_frame + 1 bytes
   std::vector<mmsghdr> in_msgs_;
   std::vector<iovec> in_iov_;
@@ -77,7 +76,7 @@ class VfkitTransport final : public VmTransport, public IoHandler, public Deferr
   FrameQueue out_;
   std::vector<mmsghdr> out_msgs_;
   std::vector<iovec> out_iov_;
-  std::vector<std::uint8_t> discard_;
+  NoPeerDiscard no_peer_;  // frames while no VM is attached
 };
 
 }  // namespace tapwire::posix

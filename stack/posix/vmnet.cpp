@@ -66,7 +66,7 @@ FrameStreamConfig stream_config(const VmnetConfig& c) {
 
 VmnetTransport::VmnetTransport(EventLoop& loop, VmnetConfig config)
     : loop_(loop), config_(config), stream_(stream_config(config)) {
-  discard_.resize(65535);
+  no_peer_.resize(65535);
   loop_.add_deferred(this);
 }
 
@@ -267,21 +267,13 @@ void VmnetTransport::run_deferred(Instant now) {
 }
 
 MutBytes VmnetTransport::egress(std::size_t len) {
-  discarding_ = false;
-  if (!attached() || broken_) {
-    if (len > discard_.size()) return {};
-    discarding_ = true;
-    return MutBytes(discard_.data(), len);
-  }
+  no_peer_.reset();
+  if (!attached() || broken_) return no_peer_.lend(len);
   return stream_.egress(len, counters_);
 }
 
 void VmnetTransport::commit(std::size_t len) {
-  if (discarding_) {
-    discarding_ = false;
-    ++counters_.dropped_no_peer;
-    return;
-  }
+  if (no_peer_.take_commit(counters_)) return;
   stream_.commit(len, counters_);
 }
 

@@ -115,8 +115,7 @@ class VmnetTransport final : public VmTransport, public IoHandler, public Deferr
   VifInfo vif_;
   bool more_to_read_ = false;
   bool broken_ = false;
-  bool discarding_ = false;
-  std::vector<std::uint8_t> discard_;
+  NoPeerDiscard no_peer_;  // frames while no VM is attached
   std::uint64_t rejected_ = 0;
 };
 
