@@ -31,7 +31,7 @@
 #include "stack/base/bytes.h"
 #include "stack/base/time.h"
 #include "stack/net/drop_counters.h"
-#include "stack/net/function_ref.h"
+#include "stack/base/function_ref.h"
 #include "stack/wire/addr.h"
 
 namespace tapwire::net {

@@ -55,7 +55,7 @@
 #include "stack/net/arp_cache.h"
 #include "stack/net/drop_counters.h"
 #include "stack/net/fragmentation.h"
-#include "stack/net/function_ref.h"
+#include "stack/base/function_ref.h"
 #include "stack/net/reassembly.h"
 #include "stack/wire/addr.h"
 #include "stack/wire/arp.h"

@@ -42,9 +42,9 @@
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
 #include "stack/proxy/policy.h"
-#include "stack/proxy/slot_table.h"
+#include "stack/base/slot_table.h"
 #include "stack/proxy/stats.h"
-#include "stack/tcp/timer_heap.h"
+#include "stack/base/timer_heap.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/ipv4.h"
 
@@ -132,7 +132,7 @@ class IcmpEcho {
   std::map<Key, SessionId> by_key_;
   std::unordered_map<host::Handle, SessionId> by_handle_;
   std::map<std::uint16_t, SessionId> by_host_id_;
-  tcp::TimerHeap<SessionId> timers_;
+  TimerHeap<SessionId> timers_;
   std::uint16_t next_host_id_;
 
   bool blocked_ = false;

@@ -58,7 +58,7 @@
 #include "stack/proxy/policy.h"
 #include "stack/proxy/stats.h"
 #include "stack/tcp/stack.h"
-#include "stack/tcp/timer_heap.h"
+#include "stack/base/timer_heap.h"
 
 namespace tapwire::proxy {
 
@@ -147,7 +147,7 @@ class TcpForwarder {
   Logger log_;
 
   GatewayTcpHandler* gateway_handler_ = nullptr;
-  tcp::TimerHeap<std::uint32_t> timers_;  // key: flow slot index
+  TimerHeap<std::uint32_t> timers_;  // key: flow slot index
   std::vector<FlowId> owed_reads_;        // flows to read once the link drains
   bool link_blocked_ = false;
   std::optional<Instant> last_limit_warning_;

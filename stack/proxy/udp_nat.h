@@ -55,9 +55,9 @@
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
 #include "stack/proxy/policy.h"
-#include "stack/proxy/slot_table.h"
+#include "stack/base/slot_table.h"
 #include "stack/proxy/stats.h"
-#include "stack/tcp/timer_heap.h"
+#include "stack/base/timer_heap.h"
 #include "stack/wire/ipv4.h"
 #include "stack/wire/udp.h"
 
@@ -168,7 +168,7 @@ class UdpNat {
   SlotTable<Flow> slots_;
   std::unordered_map<GuestKey, FlowId, GuestKeyHash> by_guest_;
   std::unordered_map<host::Handle, FlowId> by_handle_;
-  tcp::TimerHeap<FlowId> timers_;
+  TimerHeap<FlowId> timers_;
 
   bool blocked_ = false;
   std::vector<FlowId> ready_;  // FIFO of flows parked while blocked

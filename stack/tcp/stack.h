@@ -61,7 +61,7 @@
 #include "stack/base/time.h"
 #include "stack/tcp/config.h"
 #include "stack/tcp/connection.h"
-#include "stack/tcp/timer_heap.h"
+#include "stack/base/timer_heap.h"
 #include "stack/tcp/types.h"
 
 namespace tapwire::tcp {

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace tapwire::proxy {
+namespace tapwire {
 
 struct SlotId {
   static constexpr std::uint32_t kNone = UINT32_MAX;  // index of "no entry" (a failed open)
@@ -81,4 +81,4 @@ class SlotTable {
   std::vector<std::uint32_t> free_;
 };
 
-}  // namespace tapwire::proxy
+}  // namespace tapwire

@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace tapwire::net {
+namespace tapwire {
 
 template <class Signature>
 class FunctionRef;
@@ -37,4 +37,4 @@ class FunctionRef<R(Args...)> {
   R (*call_)(void*, Args...);
 };
 
-}  // namespace tapwire::net
+}  // namespace tapwire

@@ -37,7 +37,7 @@
 
 #include "stack/base/time.h"
 
-namespace tapwire::tcp {
+namespace tapwire {
 
 namespace detail {
 
@@ -256,4 +256,4 @@ class TimerHeap {
   std::uint64_t next_seq_ = 0;
 };
 
-}  // namespace tapwire::tcp
+}  // namespace tapwire

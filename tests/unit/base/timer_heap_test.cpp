@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "stack/base/rng.h"
-#include "stack/tcp/timer_heap.h"
+#include "stack/base/timer_heap.h"
 
 using tapwire::Duration;
 using tapwire::Instant;
 using tapwire::Rng;
-using tapwire::tcp::TimerHeap;
+using tapwire::TimerHeap;
 
 namespace {
 Instant ms(std::int64_t n) { return Instant::epoch() + Duration::millis(n); }
