@@ -2,12 +2,6 @@
 
 namespace tapwire::proxy {
 
-namespace {
-// The table keys a flow's 4-tuple the way the TcpStack does: local = where the
-// guest's SYN went (our side), remote = the guest.
-tcp::FourTuple tuple_of(tcp::Endpoint src, tcp::Endpoint dst) { return tcp::FourTuple{dst, src}; }
-}  // namespace
-
 std::string_view to_string(FlowState s) {
   switch (s) {
     case FlowState::connecting: return "CONNECTING";
@@ -15,6 +9,7 @@ std::string_view to_string(FlowState s) {
     case FlowState::guest_closed: return "GUEST_CLOSED";
     case FlowState::host_closed: return "HOST_CLOSED";
     case FlowState::closing: return "CLOSING";
+    case FlowState::active: return "ACTIVE";
   }
   return "?";
 }
@@ -22,95 +17,95 @@ std::string_view to_string(FlowState s) {
 std::string_view to_string(FlowProtocol p) {
   switch (p) {
     case FlowProtocol::tcp: return "tcp";
+    case FlowProtocol::udp: return "udp";
+    case FlowProtocol::icmp: return "icmp";
   }
   return "?";
 }
 
+std::string_view to_string(Pif p) { return p == Pif::guest ? "guest" : "host"; }
+
 std::string to_string(const tcp::Endpoint& ep) { return ep.ip.to_string() + ":" + std::to_string(ep.port); }
 
-Flow& FlowTable::add(Instant now, const FlowGuestSide& guest, const FlowHostSide& host) {
-  std::uint32_t index;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Slot& slot = slots_[index];
-  Flow& f = slot.flow.emplace();
-  f.id = FlowId{index, slot.generation};
+std::size_t FlowTable::GuestKeyHash::operator()(const GuestKey& k) const noexcept {
+  const tcp::FourTuple t{k.local, k.peer};
+  return tcp::FourTupleHash{}(t) ^ (static_cast<std::size_t>(k.protocol) * 0x9E3779B97F4A7C15ull);
+}
+
+FlowTable::GuestKey FlowTable::key_of(const Flow& f) {
+  const FlowSide& g = f.guest();
+  return GuestKey{f.protocol, g.peer, g.local};
+}
+
+Flow& FlowTable::add(Instant now, FlowProtocol protocol, const FlowSide& initiator, const FlowSide& target) {
+  const FlowId id = slots_.acquire();
+  Flow& f = *slots_.find(id);
+  f.id = id;
   f.serial = next_serial_++;
-  f.guest = guest;
-  f.host = host;
+  f.protocol = protocol;
+  f.state = protocol == FlowProtocol::tcp ? FlowState::connecting : FlowState::active;
+  f.initiator = initiator;
+  f.target = target;
   f.created = now;
   f.last_activity = now;
   ++live_;
-  if (guest.conn.valid()) by_conn_[conn_key(guest.conn)] = index;
-  if (host.handle.valid()) by_handle_[host.handle] = index;
-  by_tuple_[tuple_of(guest.src, guest.dst)] = index;
+  ++per_protocol_[static_cast<std::size_t>(protocol)];
+  if (f.guest().conn.valid()) by_conn_[conn_key(f.guest().conn)] = id;
+  if (f.host().handle.valid()) by_handle_[f.host().handle] = id;
+  by_guest_[key_of(f)] = id;
   return f;
 }
 
 bool FlowTable::remove(FlowId id) {
   Flow* f = find(id);
   if (f == nullptr) return false;
-  if (f->host.handle.valid()) return false;  // close the host socket first (vpnkit#214)
-  if (f->guest.conn.valid()) by_conn_.erase(conn_key(f->guest.conn));
-  const auto t = by_tuple_.find(tuple_of(f->guest.src, f->guest.dst));
-  if (t != by_tuple_.end() && t->second == id.index) by_tuple_.erase(t);
-  Slot& slot = slots_[id.index];
-  slot.flow.reset();
-  ++slot.generation;
-  free_.push_back(id.index);
+  if (f->host().handle.valid()) return false;  // close the host socket first (vpnkit#214)
+  if (f->guest().conn.valid()) by_conn_.erase(conn_key(f->guest().conn));
+  const auto k = by_guest_.find(key_of(*f));
+  if (k != by_guest_.end() && k->second == id) by_guest_.erase(k);
+  --per_protocol_[static_cast<std::size_t>(f->protocol)];
+  slots_.release(id);
   --live_;
   return true;
-}
-
-Flow* FlowTable::find(FlowId id) {
-  if (id.index >= slots_.size()) return nullptr;
-  Slot& s = slots_[id.index];
-  if (!s.flow || s.generation != id.generation) return nullptr;
-  return &*s.flow;
-}
-
-const Flow* FlowTable::find(FlowId id) const {
-  if (id.index >= slots_.size()) return nullptr;
-  const Slot& s = slots_[id.index];
-  if (!s.flow || s.generation != id.generation) return nullptr;
-  return &*s.flow;
 }
 
 Flow* FlowTable::by_conn(tcp::ConnId conn) {
   const auto it = by_conn_.find(conn_key(conn));
   if (it == by_conn_.end()) return nullptr;
-  Flow* f = &*slots_[it->second].flow;
-  return f->guest.conn == conn ? f : nullptr;
+  Flow* f = find(it->second);
+  return f != nullptr && f->guest().conn == conn ? f : nullptr;
 }
 
 Flow* FlowTable::by_handle(host::Handle handle) {
   const auto it = by_handle_.find(handle);
   if (it == by_handle_.end()) return nullptr;
-  Flow* f = &*slots_[it->second].flow;
-  return f->host.handle == handle ? f : nullptr;
+  Flow* f = find(it->second);
+  return f != nullptr && f->host().handle == handle ? f : nullptr;
 }
 
-Flow* FlowTable::by_guest_tuple(tcp::Endpoint src, tcp::Endpoint dst) {
-  const auto it = by_tuple_.find(tuple_of(src, dst));
-  if (it == by_tuple_.end()) return nullptr;
-  return &*slots_[it->second].flow;
+Flow* FlowTable::by_guest(FlowProtocol protocol, tcp::Endpoint peer, tcp::Endpoint local) {
+  const auto it = by_guest_.find(GuestKey{protocol, peer, local});
+  return it == by_guest_.end() ? nullptr : find(it->second);
+}
+
+void FlowTable::set_handle(Flow& flow, host::Handle handle) {
+  clear_handle(flow);
+  flow.host().handle = handle;
+  if (handle.valid()) by_handle_[handle] = flow.id;
 }
 
 void FlowTable::clear_handle(Flow& flow) {
-  if (!flow.host.handle.valid()) return;
-  by_handle_.erase(flow.host.handle);
-  flow.host.handle = host::Handle{};
+  host::Handle& h = flow.host().handle;
+  if (!h.valid()) return;
+  by_handle_.erase(h);
+  h = host::Handle{};
 }
 
 void FlowTable::clear_conn(Flow& flow) {
-  if (!flow.guest.conn.valid()) return;
-  by_conn_.erase(conn_key(flow.guest.conn));
-  flow.guest.conn = tcp::ConnId{};
+  tcp::ConnId& c = flow.guest().conn;
+  if (!c.valid()) return;
+  by_conn_.erase(conn_key(c));
+  c = tcp::ConnId{};
 }
 
 std::vector<FlowRow> FlowTable::rows(Instant now) const {
@@ -120,11 +115,28 @@ std::vector<FlowRow> FlowTable::rows(Instant now) const {
     FlowRow r;
     r.serial = f.serial;
     r.protocol = std::string(to_string(f.protocol));
+    r.initiator = std::string(to_string(f.initiator.pif));
     r.state = std::string(to_string(f.state));
-    r.guest_src = to_string(f.guest.src);
-    r.guest_dst = to_string(f.guest.dst);
-    r.host_remote = f.host.remote.to_string();
-    r.host_open = f.host.handle.valid();
+    const FlowSide& g = f.guest();
+    const FlowSide& h = f.host();
+    switch (f.protocol) {
+      case FlowProtocol::tcp:
+        r.guest_src = to_string(f.guest_initiated() ? g.peer : g.local);
+        r.guest_dst = to_string(f.guest_initiated() ? g.local : g.peer);
+        r.host_remote = to_string(h.peer);
+        break;
+      case FlowProtocol::udp:  // one mapping per guest ip:port, to any destination
+        r.guest_src = to_string(g.peer);
+        r.guest_dst = "*";
+        r.host_remote = "*";
+        break;
+      case FlowProtocol::icmp:  // peer = (guest ip, echo id); local = what it pinged
+        r.guest_src = g.peer.ip.to_string() + " id " + std::to_string(g.peer.port);
+        r.guest_dst = g.local.ip.to_string();
+        r.host_remote = h.peer.ip.to_string();
+        break;
+    }
+    r.host_open = h.handle.valid();
     r.bytes_guest_to_host = f.bytes_guest_to_host;
     r.bytes_host_to_guest = f.bytes_host_to_guest;
     r.age = now - f.created;
@@ -135,8 +147,13 @@ std::vector<FlowRow> FlowTable::rows(Instant now) const {
 }
 
 std::string FlowTable::describe(const Flow& f) {
-  std::string s = "flow " + std::to_string(f.serial) + " " + std::string(to_string(f.protocol)) + " " +
-                  to_string(f.guest.src) + " -> " + to_string(f.guest.dst) + " (" + f.host.remote.to_string() + ")";
+  std::string s = "flow " + std::to_string(f.serial) + " " + std::string(to_string(f.protocol)) + " ";
+  if (f.guest_initiated()) {
+    s += to_string(f.initiator.peer) + " -> " + to_string(f.initiator.local) + " (" + to_string(f.target.peer) + ")";
+  } else {
+    s += "host " + to_string(f.initiator.peer) + " -> " + to_string(f.initiator.local) + " (guest " +
+         to_string(f.target.peer) + ")";
+  }
   return s;
 }
 

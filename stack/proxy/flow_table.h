@@ -1,82 +1,96 @@
-// FlowTable: the proxy's table of forwarded TCP connections, each a flow with two
-// sides (passt's flow model): the guest side, as the VM sees it (its 4-tuple and our
-// TcpStack connection), and the host side (a HostNet handle and the host endpoint
-// after host-alias translation).
+// FlowTable: every flow the proxy carries, whatever its protocol (TCP connections,
+// UDP NAT mappings, ICMP echo sessions) and whichever end opened it, in one table
+// (docs/architecture.md §Flows).
 //
 // Theory of operation
 // -------------------
-// A flow is created by the TcpForwarder when a guest SYN passed the policy and the
-// host connect() was started, and removed when both sides are over. Its lifecycle:
+// A flow joins two sides, named for their role (passt's model): the *initiator*
+// (who opened it) and the *target* (whom the proxy reached for it). Each side faces
+// one network, its Pif: the guest (the VM, through our TcpStack or raw datagrams)
+// or the host (a HostNet handle). A guest connect is guest -> host; a port forward
+// is host -> guest. On each side, `peer` is the far end as that network sees it and
+// `local` is the proxy's own address there:
 //
-//   CONNECTING ──host connected──► ESTABLISHED ──guest FIN──► GUEST_CLOSED ──┐
-//     │  (guest SYN pending:             │                                  ├─► CLOSING ──► freed
-//     │   nothing sent to the guest)     └──host EOF──► HOST_CLOSED ───────┘
-//     │
-//     └─ host refused / connect timeout / guest gave up ──► freed (guest gets RST)
+//   guest connect 192.168.65.3:40000 -> 192.168.65.2:80
+//     initiator  Pif::guest  peer 192.168.65.3:40000  local 192.168.65.2:80  conn
+//     target     Pif::host   peer 127.0.0.1:80        local (unknown)        handle
 //
-//   ESTABLISHED, GUEST_CLOSED and HOST_CLOSED are the half-close states: the named
-//   side sent its FIN, which the forwarder passes on (host shutdown_write after every
-//   guest byte was written to the host; guest FIN after every host byte was queued
-//   to the guest). CLOSING: both FINs were passed on; the host handle is closed and
-//   the flow waits for the guest connection's orderly close (our FIN acknowledged)
-//   to finish. A reset from either side, an idle timeout or a fatal error frees the
-//   flow from any state at once (RST to the guest, abort on the host).
+// The table knows only what every protocol shares: protocol, sides, state, byte
+// counters both ways and times. What a protocol needs beyond that (FIN bookkeeping,
+// read pauses, datagram counts, host ICMP identifiers) lives in its handler
+// (TcpForwarder, UdpNat, IcmpEcho), in a PerFlow<T> array indexed by FlowId.
 //
-// Invariants (vpnkit#214/#392/#580): the host handle is closed BEFORE the flow
-// leaves the table (remove() refuses to drop a flow whose handle is still set); no
-// timer, handle or index entry outlives the flow; a later SYN for the same 4-tuple
-// or port finds nothing and is handled fresh.
+// Indexes: by HostNet handle (every host event reaches its flow through this one
+// map; docs/architecture.md §The poll-driven core), by TcpStack connection, and by
+// the guest side's endpoints per protocol (TCP: the 4-tuple; UDP: the guest's
+// ip:port with `local` 0.0.0.0:0, an endpoint-independent mapping; ICMP: the
+// guest's ip and echo identifier with `local` = the destination it pinged).
 //
-// Storage: slots addressed by FlowId (index, generation); a stale id finds nothing.
-// Lookups by guest ConnId, by host Handle and by guest 4-tuple are hash maps.
-// Every flow has a serial number ("flow 17"), used as the prefix of each log line
-// about it: "flow 17 tcp 192.168.65.3:40000 -> 192.168.65.2:80 (127.0.0.1:80)".
+// Lifecycle (TCP; UDP and ICMP flows are ACTIVE from creation until idle expiry,
+// eviction or shutdown):
+//
+//   CONNECTING ──target reached──► ESTABLISHED ──guest FIN──► GUEST_CLOSED ──┐
+//     │  (the initiator waits:          │                                  ├─► CLOSING ──► removed
+//     │   no SYN-ACK / no accept yet)   └──host EOF──► HOST_CLOSED ───────┘
+//     └─ target refused / connect timeout / initiator gave up ──► removed (RST)
+//
+// Who closes what: the protocol's handler owns both ends of its flows. It closes the
+// host handle (HostNet::close or abort, synchronous) and calls clear_handle(), then
+// releases the guest connection and calls clear_conn(), then remove(). The
+// invariant, checked here: the host handle is closed BEFORE the flow leaves the
+// table — remove() refuses a flow whose handle is still set (vpnkit#214: a slot freed
+// before its socket leaked descriptors under connection floods). No index entry
+// outlives its flow, so a later SYN or datagram for the same endpoints starts fresh
+// (vpnkit#580). Host handles that the proxy owns but that are not flows (a forward's
+// listener, a service's upstream socket) are registered as expected handles
+// (HandleOwners), so leak checks report only what nobody owns.
+//
+// Storage: a SlotTable, so FlowIds carry a generation and a stale id finds nothing.
+// Every flow has a serial number, the prefix of each log line about it:
+// "flow 17 tcp 192.168.65.3:40000 -> 192.168.65.2:80 (127.0.0.1:80)".
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "stack/base/slot_table.h"
 #include "stack/base/time.h"
 #include "stack/host/host_net.h"
 #include "stack/tcp/types.h"
 
 namespace tapwire::proxy {
 
-struct FlowId {
-  std::uint32_t index = UINT32_MAX;
-  std::uint32_t generation = 0;
-  bool valid() const { return index != UINT32_MAX; }
-  bool operator==(const FlowId&) const = default;
-};
+using FlowId = SlotId;
+
+enum class FlowProtocol : std::uint8_t { tcp, udp, icmp };
+inline constexpr std::size_t kFlowProtocols = 3;
+std::string_view to_string(FlowProtocol p);
+
+// The network a side faces.
+enum class Pif : std::uint8_t { guest, host };
+std::string_view to_string(Pif p);
 
 enum class FlowState : std::uint8_t {
-  connecting,    // host connect in flight; the guest's SYN is pending (no SYN-ACK yet)
+  connecting,    // the target is being reached; the initiator waits (guest SYN pending)
   established,   // both sides open
   guest_closed,  // the guest sent FIN (host write side shut once its data was written)
   host_closed,   // the host sent EOF (guest FIN queued after the host's data)
   closing,       // both FINs passed on; host handle closed; guest close finishing
+  active,        // a datagram flow (UDP, ICMP echo): open until idle, evicted or shut down
 };
-// "CONNECTING", "ESTABLISHED", "GUEST_CLOSED", "HOST_CLOSED", "CLOSING".
+// "CONNECTING", "ESTABLISHED", "GUEST_CLOSED", "HOST_CLOSED", "CLOSING", "ACTIVE".
 std::string_view to_string(FlowState s);
 
-enum class FlowProtocol : std::uint8_t { tcp };
-std::string_view to_string(FlowProtocol p);
-
-// The guest side: the connection as the VM sees it.
-struct FlowGuestSide {
-  tcp::Endpoint src;      // the VM's address and port
-  tcp::Endpoint dst;      // where the VM sent its SYN
-  tcp::ConnId conn{};     // our TcpStack connection (the guest's peer)
-};
-
-// The host side: our host socket and where it goes (after alias translation).
-struct FlowHostSide {
-  host::Handle handle{};  // invalid once closed
-  host::Endpoint remote;  // e.g. 127.0.0.1:80 for 192.168.65.2:80
+struct FlowSide {
+  Pif pif = Pif::guest;
+  tcp::Endpoint peer;     // the far end, as this side's network sees it
+  tcp::Endpoint local;    // the proxy's address on this side (0.0.0.0:0 when any/unknown)
+  tcp::ConnId conn{};     // guest side of a TCP flow: our TcpStack connection
+  host::Handle handle{};  // host side: our socket (invalid once closed)
 };
 
 struct Flow {
@@ -84,37 +98,54 @@ struct Flow {
   std::uint64_t serial = 0;  // "flow 17": unique for the table's lifetime
   FlowProtocol protocol = FlowProtocol::tcp;
   FlowState state = FlowState::connecting;
-  FlowGuestSide guest;
-  FlowHostSide host;
+  FlowSide initiator;
+  FlowSide target;
   std::uint64_t bytes_guest_to_host = 0;
   std::uint64_t bytes_host_to_guest = 0;
   Instant created{};
   Instant last_activity{};
+  // Link backpressure (not a protocol matter): a host read is owed once the link to
+  // the guest drains (see LinkGate).
+  bool owed_read = false;
 
-  // Forwarder bookkeeping (direction in the names).
-  bool guest_fin = false;            // the guest's FIN arrived
-  bool host_write_shut = false;      // we shut the host socket's write side
-  bool host_eof = false;             // the host's EOF was read
-  bool guest_write_shut = false;     // we queued our FIN to the guest
-  bool guest_conn_over = false;      // the TcpStack connection reached CLOSED/TIME-WAIT
-  bool host_read_paused = false;     // read interest off: the guest send buffer was full
-  bool host_write_blocked = false;   // host send would block: waiting for writable
-  bool wants_host_read = false;      // a host read is owed (link was full)
+  // Exactly one side faces each network.
+  FlowSide& guest() { return initiator.pif == Pif::guest ? initiator : target; }
+  const FlowSide& guest() const { return initiator.pif == Pif::guest ? initiator : target; }
+  FlowSide& host() { return initiator.pif == Pif::host ? initiator : target; }
+  const FlowSide& host() const { return initiator.pif == Pif::host ? initiator : target; }
+  bool guest_initiated() const { return initiator.pif == Pif::guest; }
 };
 
-// One row of flows() for diagnostics, reports and Python.
+// One row of flows() for diagnostics, reports and Python. The guest_* fields are the
+// guest side's endpoints ("*" where a datagram flow has none), whoever initiated.
 struct FlowRow {
   std::uint64_t serial = 0;
-  std::string protocol;        // "tcp"
+  std::string protocol;        // "tcp", "udp", "icmp"
+  std::string initiator;       // "guest" or "host"
   std::string state;           // to_string(FlowState)
-  std::string guest_src;       // "192.168.65.3:40000"
-  std::string guest_dst;       // "192.168.65.2:80"
-  std::string host_remote;     // "127.0.0.1:80"
+  std::string guest_src;       // the guest's end: "192.168.65.3:40000"
+  std::string guest_dst;       // what the guest addressed: "192.168.65.2:80" ("*" for UDP)
+  std::string host_remote;     // the host's end: "127.0.0.1:80" ("*" for UDP)
   bool host_open = false;      // the host handle is still open
   std::uint64_t bytes_guest_to_host = 0;
   std::uint64_t bytes_host_to_guest = 0;
   Duration age{};
   Duration idle{};
+};
+
+// Per-flow data of one handler, indexed by FlowId (slot index). The handler resets
+// an entry when it creates the flow.
+template <class T>
+class PerFlow {
+ public:
+  T& operator[](FlowId id) {
+    if (id.index >= entries_.size()) entries_.resize(id.index + 1);
+    return entries_[id.index];
+  }
+  T& reset(FlowId id) { return (*this)[id] = T{}; }
+
+ private:
+  std::vector<T> entries_;
 };
 
 class FlowTable {
@@ -123,61 +154,68 @@ class FlowTable {
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 
-  // Adds a flow in CONNECTING; indexes it by guest ConnId, host handle and 4-tuple.
-  Flow& add(Instant now, const FlowGuestSide& guest, const FlowHostSide& host);
+  // Adds a flow (state CONNECTING for TCP, ACTIVE otherwise) and indexes its
+  // handle, connection and guest-side endpoints. The reference is valid until the
+  // next add(); keep the FlowId beyond that.
+  Flow& add(Instant now, FlowProtocol protocol, const FlowSide& initiator, const FlowSide& target);
   // Removes a flow. Refuses (returns false, flow kept) while its host handle is set:
-  // the owner closes the host socket first (vpnkit#214).
+  // the handler closes the host socket first (vpnkit#214).
   bool remove(FlowId id);
 
-  Flow* find(FlowId id);
-  const Flow* find(FlowId id) const;
-  // The live flow in slot `index` whatever its generation (timer keys are indices).
-  Flow* at_index(std::uint32_t index) {
-    return index < slots_.size() && slots_[index].flow ? &*slots_[index].flow : nullptr;
-  }
+  Flow* find(FlowId id) { return slots_.find(id); }
+  const Flow* find(FlowId id) const { return const_cast<FlowTable*>(this)->slots_.find(id); }
   Flow* by_conn(tcp::ConnId conn);
   Flow* by_handle(host::Handle handle);
-  Flow* by_guest_tuple(tcp::Endpoint src, tcp::Endpoint dst);
-  bool owns(host::Handle handle) const { return by_handle_.count(handle) != 0; }
+  // The flow whose guest side has these endpoints (see the header comment).
+  Flow* by_guest(FlowProtocol protocol, tcp::Endpoint peer, tcp::Endpoint local);
 
-  // The host handle was closed: drops it from the handle index.
+  // The host side's handle: set once opened, cleared once closed.
+  void set_handle(Flow& flow, host::Handle handle);
   void clear_handle(Flow& flow);
-  // The guest connection was released: drops it from the ConnId index.
+  // The guest connection was released: drops it from the connection index.
   void clear_conn(Flow& flow);
 
   std::size_t size() const { return live_; }
+  std::size_t size(FlowProtocol p) const { return per_protocol_[static_cast<std::size_t>(p)]; }
   bool empty() const { return live_ == 0; }
   std::size_t open_handles() const { return by_handle_.size(); }
+  std::size_t connections() const { return by_conn_.size(); }
+
   // Calls f(Flow&) for each live flow in slot order (deterministic).
   template <class F>
   void for_each(F&& f) {
-    for (auto& slot : slots_)
-      if (slot.flow) f(*slot.flow);
+    slots_.for_each_live([&](FlowId, Flow& flow) { f(flow); });
   }
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& slot : slots_)
-      if (slot.flow) f(*slot.flow);
+    slots_.for_each_live([&](FlowId, const Flow& flow) { f(flow); });
   }
 
   std::vector<FlowRow> rows(Instant now) const;
-  // "flow 17 tcp 192.168.65.3:40000 -> 192.168.65.2:80 (127.0.0.1:80)"
+  // "flow 17 tcp 192.168.65.3:40000 -> 192.168.65.2:80 (127.0.0.1:80)"; a flow the
+  // host initiated: "flow 18 tcp host 127.0.0.1:5555 -> 127.0.0.1:8080 (guest 192.168.65.3:80)".
   static std::string describe(const Flow& flow);
 
  private:
-  struct Slot {
-    std::optional<Flow> flow;
-    std::uint32_t generation = 0;
+  struct GuestKey {
+    FlowProtocol protocol;
+    tcp::Endpoint peer;
+    tcp::Endpoint local;
+    bool operator==(const GuestKey&) const = default;
   };
+  struct GuestKeyHash {
+    std::size_t operator()(const GuestKey& k) const noexcept;
+  };
+  static GuestKey key_of(const Flow& f);
   static std::uint64_t conn_key(tcp::ConnId c) { return (std::uint64_t{c.generation} << 32) | c.index; }
 
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_;
+  SlotTable<Flow> slots_;
   std::size_t live_ = 0;
+  std::array<std::size_t, kFlowProtocols> per_protocol_{};
   std::uint64_t next_serial_ = 1;
-  std::unordered_map<std::uint64_t, std::uint32_t> by_conn_;
-  std::unordered_map<host::Handle, std::uint32_t> by_handle_;
-  std::unordered_map<tcp::FourTuple, std::uint32_t, tcp::FourTupleHash> by_tuple_;
+  std::unordered_map<std::uint64_t, FlowId> by_conn_;
+  std::unordered_map<host::Handle, FlowId> by_handle_;
+  std::unordered_map<GuestKey, FlowId, GuestKeyHash> by_guest_;
 };
 
 std::string to_string(const tcp::Endpoint& ep);

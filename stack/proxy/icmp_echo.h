@@ -1,4 +1,5 @@
-// IcmpEcho: the guest's pings (DESIGN.md §4, issue 4 item 5).
+// IcmpEcho: the flow handler for the guest's pings (docs/architecture.md §Network
+// behaviour).
 //
 // Theory of operation
 // - Input (handle_icmp): the message is checked (length, checksum); only echo
@@ -13,9 +14,11 @@
 // - Forwarding: any other destination is checked by Policy (alias translation,
 //   allow-list; denied -> dropped, and ICMP "administratively prohibited" from the
 //   gateway unless options say otherwise) and sent through a host ping socket.
-//   A session is (guest ip, guest identifier, guest-side destination); each has
-//   its own host ICMP handle (icmp_open) and a host identifier we allocate from a
-//   counter. Unprivileged ping sockets (Linux) replace the identifier with their
+//   A session is a flow of the one FlowTable, protocol icmp: initiator = the guest
+//   side (peer = guest ip with its identifier in the port field, local = the
+//   destination it pinged), target = the host side (its own host ICMP handle from
+//   icmp_open, peer = the host-side destination with the host identifier we
+//   allocate from a counter). Unprivileged ping sockets (Linux) replace the identifier with their
 //   own, so replies are matched to a session by HANDLE, never by the identifier
 //   they carry; the reply goes to the guest with the guest's identifier, the
 //   reply's sequence number and data, from the replying address (127.0.0.0/8
@@ -25,12 +28,11 @@
 //   synchronously and the session forgotten. At max_sessions the least recently
 //   active session is evicted to make room.
 // - Backpressure: a reply that meets a full link is dropped (counted; ping loss is
-//   harmless) and reading stops: the session is parked with read interest off
-//   until on_link_writable(), exactly like the UDP NAT.
+//   harmless), the LinkGate is marked full and reading stops: the session is
+//   parked with read interest off until on_link_writable(), exactly like the UDP NAT.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -38,13 +40,8 @@
 #include "stack/base/bytes.h"
 #include "stack/base/log.h"
 #include "stack/base/time.h"
-#include "stack/host/host_net.h"
-#include "stack/net/interface.h"
-#include "stack/proxy/config.h"
-#include "stack/proxy/policy.h"
-#include "stack/base/slot_table.h"
-#include "stack/proxy/stats.h"
 #include "stack/base/timer_heap.h"
+#include "stack/proxy/flow_context.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/ipv4.h"
 
@@ -58,85 +55,45 @@ struct IcmpEchoOptions {
   std::uint16_t first_host_id = 1;  // host identifiers are allocated from here, in order
 };
 
-struct IcmpSessionRow {
-  wire::Ipv4Addr guest_ip;
-  std::uint16_t guest_id = 0;
-  wire::Ipv4Addr dst;       // as the guest addressed it
-  wire::Ipv4Addr host_dst;  // after alias translation
-  std::uint16_t host_id = 0;
-  host::Handle handle;
-  Instant last_activity;
-  Instant expires;
-  std::uint64_t requests = 0;
-  std::uint64_t replies = 0;
-};
-
-class IcmpEcho {
+class IcmpEcho final : public FlowHandler {
  public:
-  IcmpEcho(net::NetInterface& iface, host::HostNet& host, const ProxyConfig& config, const Policy& policy,
-           Logger logger, ProxyStats& stats, IcmpEchoOptions options = {});
+  IcmpEcho(FlowContext& ctx, Logger logger, IcmpEchoOptions options = {});
   IcmpEcho(const IcmpEcho&) = delete;
   IcmpEcho& operator=(const IcmpEcho&) = delete;
 
   // An ICMP message from the guest (`ip_payload` is the whole ICMP message).
   void handle_icmp(Instant now, const wire::Ipv4Repr& ip, Bytes ip_payload, const net::RxInfo& rx);
 
-  bool owns(host::Handle h) const { return by_handle_.count(h) != 0; }
-  void on_host_event(Instant now, const host::HostEvent& event);
-  void on_link_writable(Instant now);
-  bool link_blocked() const { return blocked_; }
+  // FlowHandler
+  void on_host_event(Instant now, Flow& flow, const host::HostEvent& event) override;
+  void on_link_writable(Instant now) override;
+  void poll(Instant now) override;
+  std::optional<Instant> poll_at() const override { return timers_.next_deadline(); }
+  void close_all(Instant now) override;
+  std::size_t timer_count() const override { return timers_.size(); }
 
-  void poll(Instant now);
-  std::optional<Instant> poll_at() const { return timers_.next_deadline(); }
-  void close_all();
-
-  // --- introspection ---
-  std::vector<IcmpSessionRow> sessions() const;
-  std::size_t session_count() const { return by_key_.size(); }
-  std::size_t handle_count() const { return by_handle_.size(); }
-  std::size_t timer_count() const { return timers_.size(); }
+  std::size_t session_count() const { return ctx_.flows.size(FlowProtocol::icmp); }
+  // The host identifier of a session (its target side's port), for tests.
+  static std::uint16_t host_id(const Flow& flow) { return flow.host().peer.port; }
 
  private:
-  using SessionId = SlotId;
-  struct Key {
-    wire::Ipv4Addr guest_ip;
-    std::uint16_t guest_id = 0;
-    wire::Ipv4Addr dst;
-    auto operator<=>(const Key&) const = default;
-  };
-  struct Session {
-    bool ready = false;
-    Key key;
-    IcmpSessionRow row;
-  };
-
   void answer_locally(Instant now, const wire::Ipv4Repr& ip, const wire::IcmpRepr& request);
   void forward(Instant now, const wire::Ipv4Repr& ip, Bytes ip_payload, const net::RxInfo& rx,
                const wire::IcmpRepr& request);
-  Session* find(SessionId id);
-  SessionId open_session(Instant now, const Key& key, wire::Ipv4Addr host_dst);
-  void close_session(SessionId id, Counter why);
-  void touch(Instant now, SessionId id);
+  FlowId open_session(Instant now, tcp::Endpoint guest, wire::Ipv4Addr dst, wire::Ipv4Addr host_dst);
+  void close_session(FlowId id, Counter why);
+  void touch(Instant now, Flow& flow);
   std::uint16_t allocate_host_id();
-  void drain(Instant now, SessionId id);
-  void park(SessionId id);
+  void drain(Instant now, FlowId id);
+  void park(Flow& flow);
 
-  net::NetInterface& iface_;
-  host::HostNet& host_;
-  const Policy& policy_;
+  FlowContext& ctx_;
   Logger log_;
-  ProxyStats& stats_;
   IcmpEchoOptions options_;
-
-  SlotTable<Session> slots_;
-  std::map<Key, SessionId> by_key_;
-  std::unordered_map<host::Handle, SessionId> by_handle_;
-  std::map<std::uint16_t, SessionId> by_host_id_;
-  TimerHeap<SessionId> timers_;
+  std::unordered_map<std::uint16_t, FlowId> by_host_id_;
+  TimerHeap<FlowId> timers_;
   std::uint16_t next_host_id_;
-
-  bool blocked_ = false;
-  std::vector<SessionId> ready_;
+  OwedReads parked_;
   std::vector<std::uint8_t> rx_buf_;
 };
 

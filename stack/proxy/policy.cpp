@@ -12,7 +12,6 @@ Policy::Policy(const ProxyConfig& config)
       gateway_ip_(config.gateway_ip),
       host_ip_(config.host_ip),
       allow_(config.allow_outbound) {
-  services_.push_back(Service{L4::udp, wire::kDhcpServerPort});
 }
 
 bool Policy::is_broadcast(wire::Ipv4Addr a) const {
@@ -53,21 +52,5 @@ OutboundDecision Policy::outbound(wire::Ipv4Addr guest_dst) const {
   return d;
 }
 
-bool Policy::gateway_service(L4 proto, std::uint16_t port) const {
-  return std::find(services_.begin(), services_.end(), Service{proto, port}) != services_.end();
-}
-
-bool Policy::serves(wire::Ipv4Addr dst, L4 proto, std::uint16_t port) const {
-  const bool to_gateway = is_gateway(dst) || (proto == L4::udp && is_broadcast(dst) && !dst.is_multicast());
-  return to_gateway && gateway_service(proto, port);
-}
-
-void Policy::add_gateway_service(L4 proto, std::uint16_t port) {
-  if (!gateway_service(proto, port)) services_.push_back(Service{proto, port});
-}
-
-void Policy::remove_gateway_service(L4 proto, std::uint16_t port) {
-  services_.erase(std::remove(services_.begin(), services_.end(), Service{proto, port}), services_.end());
-}
 
 }  // namespace tapwire::proxy

@@ -1,5 +1,5 @@
 // Policy: where a guest's datagram or connection may go, in one place for the UDP
-// NAT, ICMP echo and the TCP forwarder (DESIGN.md §4).
+// NAT, ICMP echo and the TCP forwarder (docs/architecture.md §Network behaviour).
 //
 // Theory of operation
 // - Classification (classify): a guest destination is one of
@@ -18,10 +18,10 @@
 //   127.0.0.5 therefore looks like host_ip; the guest cannot address 127.0.0.5).
 // - Outbound allow-list (outbound): allow_outbound CIDRs (empty = allow all),
 //   checked against the HOST-side address, after translation, so host_ip ->
-//   127.0.0.1 passes 127.0.0.0/8 (DESIGN.md §4). The proxy's own traffic (DNS
+//   127.0.0.1 passes 127.0.0.0/8 (docs/architecture.md §Network behaviour). The proxy's own traffic (DNS
 //   upstreams) does not pass through here.
-// - Gateway services: which (protocol, port) on the gateway have a service. UDP 67
-//   (DHCP) always; the DNS forwarder registers 53 when it exists.
+// - Gateway services are not here: the ServiceRegistry (gateway_service.h) knows
+//   which (protocol, port) on the gateway has a service.
 #pragma once
 
 #include <cstdint>
@@ -71,29 +71,11 @@ class Policy {
   // classify + to_host + allowed: forward only when `allowed`.
   OutboundDecision outbound(wire::Ipv4Addr guest_dst) const;
 
-  // Gateway services.
-  bool gateway_service(L4 proto, std::uint16_t port) const;
-  // Whether a guest datagram/segment to dst:port is for a gateway service: sent to
-  // the gateway, or (UDP only: DHCP clients broadcast) to the limited or subnet
-  // broadcast address, on a port with a service. The Proxy routes these to the
-  // service (DHCP server, DNS forwarder) and everything else to the UDP NAT / TCP
-  // forwarder, which answer the gateway's other ports as closed.
-  bool serves(wire::Ipv4Addr dst, L4 proto, std::uint16_t port) const;
-  void add_gateway_service(L4 proto, std::uint16_t port);
-  void remove_gateway_service(L4 proto, std::uint16_t port);
-
  private:
-  struct Service {
-    L4 proto;
-    std::uint16_t port;
-    bool operator==(const Service&) const = default;
-  };
-
   wire::Ipv4Cidr subnet_;
   wire::Ipv4Addr gateway_ip_;
   wire::Ipv4Addr host_ip_;
   std::vector<wire::Ipv4Cidr> allow_;
-  std::vector<Service> services_;
 };
 
 }  // namespace tapwire::proxy

@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "stack/wire/dhcp.h"
-#include "stack/wire/ipv4.h"
-#include "stack/wire/tcp.h"
-#include "stack/wire/udp.h"
 
 namespace tapwire::proxy {
 
@@ -50,51 +46,56 @@ Proxy::Proxy(ProxyConfig config, host::FrameLink& link, host::HostNet& host, con
       policy_(config_),
       iface_(proxy_net_interface_config(config_), link_, *this, iface_rng_),
       tcp_(tcp_rng_, proxy_tcp_stack_config(config_)),
-      forwarder_(config_, tcp_, host_, policy_, flows_, stats_, log_.child("tcp")),
-      dhcp_(iface_, config_, log_.child("dhcp"), stats_),
-      udp_(iface_, host_, config_, policy_, log_.child("udp"), stats_),
-      icmp_(iface_, host_, config_, policy_, log_.child("icmp"), stats_),
+      ctx_{config_, policy_, iface_, tcp_, host_, flows_, handles_, stats_, gate_},
+      forwarder_(ctx_, log_.child("tcp")),
+      udp_(ctx_, log_.child("udp")),
+      icmp_(ctx_, log_.child("icmp")),
+      handlers_{&forwarder_, &udp_, &icmp_},
       segment_out_(*this) {
   // ARP is answered for the gateway and the host alias (VPNKit's static table).
   iface_.add_address(config_.gateway_ip);
   iface_.add_address(config_.host_ip);
+  dhcp_ = add_service<DhcpService>({DhcpService::kPort});
 }
 
 Proxy::~Proxy() = default;
+
+void Proxy::set_isn_source(std::function<std::uint32_t(Instant, const tcp::FourTuple&)> source) {
+  tcp_.set_isn_source(std::move(source));
+}
 
 // ---- entry points --------------------------------------------------------------------------
 
 void Proxy::on_frame(Instant now, Bytes frame) {
   note_now(now);
   iface_.on_frame(now, frame);
-  note_link_state();
+  drain_tcp_events(now);
 }
 
 void Proxy::on_host_event(Instant now, const host::HostEvent& event) {
   note_now(now);
-  if (forwarder_.owns(event.handle)) {
-    forwarder_.on_host_event(now, event);
-    forwarder_.process_stack_events(now);
-  } else if (udp_.owns(event.handle)) {
-    udp_.on_host_event(now, event);
-  } else if (icmp_.owns(event.handle)) {
-    icmp_.on_host_event(now, event);
+  if (Flow* flow = flows_.by_handle(event.handle)) {
+    handler(flow->protocol).on_host_event(now, *flow, event);
+  } else if (host::HostEventSink* owner = handles_.find(event.handle)) {
+    owner->on_host_event(now, event);
   }
   // Anything else is stale (its handle was closed): harmless by contract.
-  note_link_state();
+  drain_tcp_events(now);
 }
 
 void Proxy::on_link_writable(Instant now) {
   note_now(now);
-  link_blocked_ = false;
+  gate_.clear();
   iface_.on_link_writable(now);
-  // The stack's output first (it was cut short), then the readers that were held.
+  // The stack's output first (it was cut short), then the readers that were held,
+  // in a fixed order, each only while the link has room.
   run_tcp(now);
-  if (!link_blocked_) forwarder_.on_link_writable(now);
-  if (!link_blocked_) udp_.on_link_writable(now);
-  if (!link_blocked_) icmp_.on_link_writable(now);
+  for (FlowHandler* h : handlers_)
+    if (!gate_.full()) h->on_link_writable(now);
+  services_.for_each([&](GatewayService& s) {
+    if (!gate_.full()) s.on_link_writable(now);
+  });
   run_tcp(now);
-  note_link_state();
   iface_.flush();
 }
 
@@ -102,12 +103,11 @@ void Proxy::poll(Instant now) {
   note_now(now);
   iface_.poll(now);
   forwarder_.poll(now);
-  forwarder_.process_stack_events(now);
+  services_.for_each([&](GatewayService& s) { s.poll(now); });
+  drain_tcp_events(now);
   run_tcp(now);
   udp_.poll(now);
   icmp_.poll(now);
-  dhcp_.poll(now);
-  note_link_state();
   iface_.flush();
 }
 
@@ -118,40 +118,33 @@ std::optional<Instant> Proxy::poll_at() const {
   };
   take(iface_.poll_at());
   take(tcp_.poll_at());
-  take(forwarder_.poll_at());
-  take(udp_.poll_at());
-  take(icmp_.poll_at());
-  take(dhcp_.poll_at());
+  for (const FlowHandler* h : handlers_) take(h->poll_at());
+  services_.for_each([&](const GatewayService& s) { take(s.poll_at()); });
   return t;
 }
 
 void Proxy::shutdown(Instant now) {
   note_now(now);
-  forwarder_.abort_all(now);
-  forwarder_.process_stack_events(now);
-  udp_.close_all();
-  icmp_.close_all();
+  forwarder_.close_all(now);
+  drain_tcp_events(now);
+  udp_.close_all(now);
+  icmp_.close_all(now);
+  services_.for_each([&](GatewayService& s) { s.shutdown(now); });
+  drain_tcp_events(now);
   run_tcp(now);
   iface_.flush();
 }
 
 void Proxy::run_tcp(Instant now) {
-  // Each round: emit what is due, then let the forwarder react to the events that
-  // produced (timeouts, closes); its reactions may queue more output. Bounded: a
-  // round without events ends it.
+  // Each round: emit what is due, then react to the events that produced (timeouts,
+  // closes); the reactions may queue more output. Bounded: a round without events
+  // ends it.
   for (int round = 0; round < 8; ++round) {
     tcp_.poll(now, segment_out_);
-    forwarder_.process_stack_events(now);
+    drain_tcp_events(now);
     const std::optional<Instant> next = tcp_.poll_at();
-    if (!next || *next > now || link_blocked_) break;
+    if (!next || *next > now || gate_.full()) break;
   }
-}
-
-void Proxy::note_link_state() {
-  // Any component that met a full link stops the TCP forwarder's host reads too:
-  // while the link is full nothing is read from host sockets (DESIGN.md §2).
-  const bool blocked = link_blocked_ || udp_.link_blocked() || icmp_.link_blocked();
-  forwarder_.set_link_blocked(blocked);
 }
 
 bool Proxy::SegmentOut::emit(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg) {
@@ -164,8 +157,7 @@ bool Proxy::SegmentOut::emit(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire:
       return true;
     case net::SendResult::link_full:
       proxy_.stats_.drop(Drop::tcp_link_full);
-      proxy_.link_blocked_ = true;
-      proxy_.forwarder_.set_link_blocked(true);
+      proxy_.gate_.mark_full();
       return false;
     default:
       // Unresolved next hop or impossible size: the segment is lost like on a wire;
@@ -174,126 +166,47 @@ bool Proxy::SegmentOut::emit(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire:
   }
 }
 
-// ---- IPv4 dispatch --------------------------------------------------------------------------
-
-void Proxy::on_ipv4(Instant now, const wire::Ipv4Repr& ip, Bytes payload, const net::RxInfo& rx) {
-  switch (ip.protocol) {
-    case wire::ip_proto::tcp:
-      handle_tcp(now, ip, payload);
-      return;
-    case wire::ip_proto::udp:
-      handle_udp(now, ip, payload, rx);
-      return;
-    case wire::ip_proto::icmp:
-      icmp_.handle_icmp(now, ip, payload, rx);
-      return;
-    default:
-      stats_.drop(Drop::unknown_protocol);
-      TW_LOG(log_, debug, "drop: IPv4 protocol %u from %s", static_cast<unsigned>(ip.protocol),
-             ip.src.to_string().c_str());
-      return;
-  }
-}
-
-void Proxy::handle_tcp(Instant now, const wire::Ipv4Repr& ip, Bytes payload) {
-  auto seg = wire::TcpSegment::check(payload);
-  if (!seg) {
-    stats_.drop(Drop::bad_tcp);
-    return;
-  }
-  auto repr = wire::TcpRepr::parse(*seg, ip.src, ip.dst);
-  if (!repr) {
-    stats_.drop(repr.error().code == Errc::bad_checksum ? Drop::bad_tcp_checksum : Drop::bad_tcp);
-    TW_LOG(log_, debug, "drop: bad TCP segment from %s (%s)", ip.src.to_string().c_str(), repr.error().reason);
-    return;
-  }
-  const tcp::Endpoint src{ip.src, repr->src_port};
-  const tcp::Endpoint dst{ip.dst, repr->dst_port};
-  Flow* flow = flows_.by_guest_tuple(src, dst);
-  if (flow != nullptr && flow->state == FlowState::connecting && repr->has(wire::tcp_flags::SYN) &&
-      !repr->has(wire::tcp_flags::ACK)) {
-    // The stack's pending mode absorbs it: still one host connect, no reply.
-    stats_.add(Counter::tcp_syn_retransmit_absorbed);
-  } else if (flow == nullptr && !repr->has(wire::tcp_flags::SYN)) {
-    // No flow: the stack answers as a closed port (RST), or a TIME-WAIT record
-    // answers a retransmitted FIN.
-    stats_.drop(Drop::tcp_no_flow);
-  }
-  tcp_.on_segment(now, ip.src, ip.dst, *repr);
-  forwarder_.process_stack_events(now);
-}
-
-void Proxy::handle_udp(Instant now, const wire::Ipv4Repr& ip, Bytes payload, const net::RxInfo& rx) {
-  std::optional<wire::UdpRepr> udp = parse_guest_udp(ip, payload, stats_);
-  if (!udp) return;
-  if (udp->dst_port == wire::kDhcpServerPort && (policy_.is_gateway(ip.dst) || policy_.is_broadcast(ip.dst))) {
-    dhcp_.handle_udp(now, ip, *udp, rx);
-    return;
-  }
-  udp_.handle_udp(now, ip, *udp, payload, rx);
-}
-
 // ---- introspection --------------------------------------------------------------------------
 
 std::map<std::string, std::uint64_t> Proxy::stats() const {
   std::map<std::string, std::uint64_t> m = stats_.to_map(&iface_, &host_);
-  m["tcp.flows_live"] = flows_.size();
+  m["tcp.flows_live"] = flows_.size(FlowProtocol::tcp);
   m["tcp.time_wait_records"] = tcp_.time_wait_count();
   return m;
 }
 
-std::vector<FlowRow> Proxy::flows() const {
-  std::vector<FlowRow> rows = flows_.rows(now_);
-  for (const UdpFlowRow& u : udp_.flows()) {
-    FlowRow r;
-    r.serial = 0;
-    r.protocol = "udp";
-    r.state = "ACTIVE";
-    r.guest_src = u.guest_ip.to_string() + ":" + std::to_string(u.guest_port);
-    r.guest_dst = "*";
-    r.host_remote = "*";
-    r.host_open = u.handle.valid();
-    r.bytes_guest_to_host = u.bytes_from_guest;
-    r.bytes_host_to_guest = u.bytes_to_guest;
-    r.age = now_ - u.opened;
-    r.idle = now_ - u.last_activity;
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
+std::vector<FlowRow> Proxy::flows() const { return flows_.rows(now_); }
 
 std::vector<std::string> Proxy::leaks() const {
   std::vector<std::string> out;
   flows_.for_each([&](const Flow& f) {
     out.push_back(FlowTable::describe(f) + ": still in the table (" + std::string(to_string(f.state)) + ")");
   });
-  if (udp_.flow_count() != 0) out.push_back("udp: " + std::to_string(udp_.flow_count()) + " NAT flows");
-  if (icmp_.session_count() != 0) out.push_back("icmp: " + std::to_string(icmp_.session_count()) + " echo sessions");
-  // Host sockets: the proxy has no listener of its own yet (port forwards would be
-  // the configured exceptions).
+  // Host sockets: every open handle belongs to a flow or to a registered owner.
   const std::uint64_t open_handles = host_.counters().open_handles;
-  if (open_handles != 0) out.push_back("host: " + std::to_string(open_handles) + " open handles");
+  const std::uint64_t expected = flows_.open_handles() + handles_.size();
+  if (open_handles > expected)
+    out.push_back("host: " + std::to_string(open_handles - expected) + " open handles owned by no flow or service");
   const std::size_t conns = tcp_.connection_count();
-  if (conns > flows_.size()) {
-    out.push_back("tcp: " + std::to_string(conns - flows_.size()) + " connections without a flow");
-  }
+  const std::size_t owned_conns = flows_.connections() + services_.connections();
+  if (conns > owned_conns)
+    out.push_back("tcp: " + std::to_string(conns - owned_conns) + " connections without a flow");
   // Timers: the TcpStack's minus its TIME-WAIT records when no connection is live;
-  // the forwarder's one per flow; the UDP NAT's and ICMP's one per flow/session.
+  // each handler's, at most one per flow of its protocol.
   if (conns == 0 && tcp_.timer_count() > tcp_.time_wait_count()) {
     out.push_back("tcp: " + std::to_string(tcp_.timer_count() - tcp_.time_wait_count()) +
                   " timers without a connection");
   }
-  if (forwarder_.timer_count() > flows_.size()) {
-    out.push_back("tcp forwarder: " + std::to_string(forwarder_.timer_count() - flows_.size()) +
-                  " timers without a flow");
+  for (std::size_t p = 0; p < kFlowProtocols; ++p) {
+    const auto protocol = static_cast<FlowProtocol>(p);
+    const std::size_t timers = handlers_[p]->timer_count();
+    const std::size_t live = flows_.size(protocol);
+    if (timers > live) {
+      out.push_back(std::string(to_string(protocol)) + ": " + std::to_string(timers - live) +
+                    " timers without a flow");
+    }
   }
-  if (udp_.timer_count() > udp_.flow_count()) {
-    out.push_back("udp: " + std::to_string(udp_.timer_count() - udp_.flow_count()) + " timers without a flow");
-  }
-  if (icmp_.timer_count() > icmp_.session_count()) {
-    out.push_back("icmp: " + std::to_string(icmp_.timer_count() - icmp_.session_count()) +
-                  " timers without a session");
-  }
+  services_.for_each([&](const GatewayService& s) { s.leaks(out); });
   return out;
 }
 

@@ -1,36 +1,50 @@
-// Proxy: the whole proxy core. It owns and wires every component and is driven by
-// its driver (the daemon's epoll loop or the simulator) through the five entry
-// points of DESIGN.md §2. A pure state machine: no clock reads, no syscalls.
+// Proxy: the whole proxy core behind one narrow facade. Its driver (the daemon's
+// epoll loop, or the simulator's World) calls the five entry points of
+// docs/architecture.md §The poll-driven core; it reads no clock and makes no syscall.
 //
 // Theory of operation
 // -------------------
 //   VM frames ──on_frame──► NetInterface (ARP for gateway + host alias, IPv4 checks,
 //                           reassembly, accept-any-destination) ──► on_ipv4:
 //       TCP  ──► wire parse (bad checksum: counted drop) ──► TcpStack (transparent)
-//                  └─ its events ──► TcpForwarder (flows, host sockets)
-//       UDP  ──► port 67 to gateway/broadcast: DhcpServer; anything else: UdpNat
-//                (which answers gateway ports without a service with ICMP port
+//       UDP  ──► a registered gateway service (ServiceRegistry: DHCP on udp/67, ...)
+//                or the UdpNat (which answers other gateway ports with ICMP port
 //                unreachable)
 //       ICMP ──► IcmpEcho
-//   host events ──on_host_event──► the component that owns the handle
-//   poll(now): interface timers, forwarder timers, the TcpStack's timers and output
-//     (through the SegmentSink -> NetInterface::send_ipv4), UDP/ICMP timers, then
-//     one flush of the FrameLink.
-//   Link backpressure: when send_ipv4 answers link_full the sink refuses the segment
-//     (the stack keeps it), and every component stops reading host sockets until
-//     on_link_writable(), which resumes them and retries the stack's output.
+//   TcpStack events: drained at ONE point, drain_tcp_events(), at the end of every
+//     entry point that may have raised them, into a buffer that keeps its capacity.
+//     new_syn to the gateway ──► the service registered on that port, or RST;
+//     any other new_syn ──► TcpForwarder; events of a flow's connection ──► the
+//     forwarder; of a service's connection ──► that service.
+//   host events ──on_host_event──► the one handle index: a flow's handle goes to the
+//     FlowHandler of the flow's protocol; a handle the proxy owns otherwise (a
+//     service's socket) to its owner (HandleOwners); anything else is stale.
+//   poll(now): interface timers, forwarder timers, services, the TcpStack's timers
+//     and output (through SegmentOut -> NetInterface::send_ipv4), UDP/ICMP timers,
+//     then one flush of the FrameLink.
+//   Link backpressure: the LinkGate (flow_context.h) is the one place that knows the
+//     link is full. Whoever meets link_full marks it; nothing reads a host socket
+//     while it is full; on_link_writable() clears it, retries the stack's output and
+//     lets the handlers and services resume in a fixed order until it fills again.
 //   poll_at(): the minimum of the components' deadlines, each O(1).
 //
-// The driver sets the HostNet's event sink to this Proxy (or forwards the events to
-// on_host_event) and lets the FrameLink report writable through on_link_writable.
-// MSS/MTU (DESIGN.md §4): the guest-side TCP advertises mtu - 40 and sends at most
-// min(peer MSS, mtu - 40) (536 without an MSS option); no frame exceeds mtu + 14.
+// Plugging in: a gateway service is one add_service<S>(ports) call (S gets the
+// FlowContext); a host-initiated flow is a FlowTable entry whose initiator side is
+// Pif::host, carried by the same handlers; a driver without a simulated guest only
+// needs the five entry points.
+// MSS/MTU (docs/architecture.md §Network behaviour): the guest-side TCP advertises
+// mtu - 40 and sends at most min(peer MSS, mtu - 40) (536 without an MSS option);
+// no frame exceeds mtu + 14.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stack/base/bytes.h"
@@ -41,8 +55,10 @@
 #include "stack/host/host_net.h"
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
-#include "stack/proxy/dhcp_server.h"
+#include "stack/proxy/dhcp_service.h"
+#include "stack/proxy/flow_context.h"
 #include "stack/proxy/flow_table.h"
+#include "stack/proxy/gateway_service.h"
 #include "stack/proxy/icmp_echo.h"
 #include "stack/proxy/policy.h"
 #include "stack/proxy/stats.h"
@@ -65,7 +81,7 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   Proxy& operator=(const Proxy&) = delete;
   ~Proxy() override;
 
-  // --- the driver's entry points (DESIGN.md §2) ---
+  // --- the driver's entry points (docs/architecture.md §The poll-driven core) ---
   void on_frame(Instant now, Bytes frame);
   void on_host_event(Instant now, const host::HostEvent& event) override;
   void on_link_writable(Instant now) override;
@@ -75,32 +91,38 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   // Ends every flow and closes every host socket (RST to the guest's connections).
   void shutdown(Instant now);
 
+  // --- settings a driver needs ---
+  // Where TCP initial sequence numbers come from (the daemon: RFC 6528).
+  void set_isn_source(std::function<std::uint32_t(Instant, const tcp::FourTuple&)> source);
+  // Registers a gateway service of type S, built as S(FlowContext&, Logger, args...),
+  // on `ports`. nullptr (nothing registered) when one of the ports is taken.
+  template <class S, class... Args>
+  S* add_service(std::vector<ServicePort> ports, Args&&... args) {
+    auto service = std::make_unique<S>(ctx_, log_.child("service"), std::forward<Args>(args)...);
+    S* raw = service.get();
+    return services_.add(std::move(service), std::move(ports)) ? raw : nullptr;
+  }
+  // The DHCP server (leases for diagnostics and the daemon's lease file).
+  DhcpServer& dhcp() { return dhcp_->server(); }
+  const DhcpServer& dhcp() const { return dhcp_->server(); }
+
   // --- introspection ---
   // Counters by report name (ProxyStats::to_map with the interface's and the host's),
   // plus the gauges "tcp.flows_live" and "tcp.time_wait_records".
   std::map<std::string, std::uint64_t> stats() const;
-  // TCP flows, then UDP NAT flows (protocol "udp", state "ACTIVE"); ages at the
+  // Every flow of every protocol, from the one table, in slot order; ages at the
   // latest `now` the proxy was given.
   std::vector<FlowRow> flows() const;
-  // What is still allocated that should not be: live flows (TCP, UDP, ICMP
-  // sessions), host handles, TCP connections without a flow, and timers not owned
-  // by a live flow or service. TIME-WAIT records, DHCP leases and ARP timers are not
-  // leaks. Empty when everything ended cleanly.
+  // What is still allocated that should not be: live flows, host handles that no
+  // flow or owner holds, TCP connections without a flow or service, timers not
+  // owned by a live flow, and what services report. TIME-WAIT records, DHCP leases,
+  // ARP entries and the proxy's own expected sockets are not leaks. Empty when
+  // everything ended cleanly.
   std::vector<std::string> leaks() const;
   const ProxyConfig& config() const { return config_; }
   const ProxyStats& proxy_stats() const { return stats_; }
-
-  // --- components (tests, diagnostics) ---
-  net::NetInterface& interface() { return iface_; }
-  tcp::TcpStack& tcp_stack() { return tcp_; }
-  const tcp::TcpStack& tcp_stack() const { return tcp_; }
-  FlowTable& flow_table() { return flows_; }
-  const FlowTable& flow_table() const { return flows_; }
-  TcpForwarder& tcp_forwarder() { return forwarder_; }
-  UdpNat& udp_nat() { return udp_; }
-  IcmpEcho& icmp_echo() { return icmp_; }
-  DhcpServer& dhcp_server() { return dhcp_; }
-  Policy& policy() { return policy_; }
+  // Times the connection-limit warning was logged (rate limited to one per 30 s).
+  std::uint64_t limit_warnings() const { return forwarder_.limit_warnings(); }
 
  private:
   // The TcpStack's output: one IPv4 datagram per segment through the interface.
@@ -113,12 +135,19 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
     Proxy& proxy_;
   };
 
+  // --- proxy_dispatch.cpp ---
   void on_ipv4(Instant now, const wire::Ipv4Repr& ip, Bytes payload, const net::RxInfo& rx) override;
   void handle_tcp(Instant now, const wire::Ipv4Repr& ip, Bytes payload);
   void handle_udp(Instant now, const wire::Ipv4Repr& ip, Bytes payload, const net::RxInfo& rx);
-  // Runs the TcpStack's output and the forwarder's reactions until quiet.
+  void note_guest_traffic(Instant now, const net::RxInfo& rx);
+  // The one drain point of the TcpStack's events.
+  void drain_tcp_events(Instant now);
+  void dispatch_tcp_event(Instant now, const tcp::StackEvent& ev);
+  void on_new_syn(Instant now, const tcp::StackEvent& ev);
+  FlowHandler& handler(FlowProtocol p) { return *handlers_[static_cast<std::size_t>(p)]; }
+
+  // Runs the TcpStack's output and the reactions to its events until quiet.
   void run_tcp(Instant now);
-  void note_link_state();
   void note_now(Instant now) {
     if (now > now_) now_ = now;
   }
@@ -134,13 +163,21 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   net::NetInterface iface_;
   tcp::TcpStack tcp_;
   FlowTable flows_;
+  HandleOwners handles_;
+  LinkGate gate_;
+  FlowContext ctx_;
   TcpForwarder forwarder_;
-  DhcpServer dhcp_;
   UdpNat udp_;
   IcmpEcho icmp_;
+  std::array<FlowHandler*, kFlowProtocols> handlers_;
+  ServiceRegistry services_;
+  DhcpService* dhcp_ = nullptr;
   SegmentOut segment_out_;
+  std::vector<tcp::StackEvent> tcp_events_;
   Instant now_ = Instant::epoch();
-  bool link_blocked_ = false;
+  // Guest traffic notes for services (at most one per MAC change or second).
+  wire::MacAddr last_traffic_mac_;
+  std::optional<Instant> last_traffic_at_;
 };
 
 }  // namespace tapwire::proxy

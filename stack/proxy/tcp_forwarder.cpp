@@ -8,38 +8,13 @@ namespace tapwire::proxy {
 
 using tcp::StackEvent;
 
-TcpForwarder::TcpForwarder(const ProxyConfig& config, tcp::TcpStack& stack, host::HostNet& host,
-                           const Policy& policy, FlowTable& flows, ProxyStats& stats, Logger logger)
-    : config_(config),
-      stack_(stack),
-      host_(host),
-      policy_(policy),
-      flows_(flows),
-      stats_(stats),
-      log_(std::move(logger)) {}
+TcpForwarder::TcpForwarder(FlowContext& ctx, Logger logger) : ctx_(ctx), log_(std::move(logger)) {}
 
 // ---- stack events ------------------------------------------------------------------------
 
-void TcpForwarder::process_stack_events(Instant now) {
-  // Handling an event may call into the stack, which may queue more events: loop
-  // until the queue stays empty.
-  for (;;) {
-    std::vector<StackEvent> events = stack_.take_events();
-    if (events.empty()) return;
-    for (const StackEvent& ev : events) on_stack_event(now, ev);
-  }
-}
-
-void TcpForwarder::on_stack_event(Instant now, const StackEvent& ev) {
-  if (ev.kind == StackEvent::Kind::new_syn) {
-    on_new_syn(now, ev);
-    return;
-  }
-  Flow* flow = flows_.by_conn(ev.conn);
-  if (flow == nullptr) {
-    if (gateway_handler_ != nullptr && gateway_handler_->owns(ev.conn)) gateway_handler_->on_stack_event(now, ev);
-    return;  // otherwise a connection we already let go of
-  }
+void TcpForwarder::on_stack_event(Instant now, Flow& flow_ref, const StackEvent& ev) {
+  Flow* flow = &flow_ref;
+  TcpFlowState& st = state_[flow->id];
   switch (ev.kind) {
     case StackEvent::Kind::established:
       TW_LOG(log_, debug, "%s: guest handshake complete", FlowTable::describe(*flow).c_str());
@@ -50,16 +25,16 @@ void TcpForwarder::on_stack_event(Instant now, const StackEvent& ev) {
     case StackEvent::Kind::writable:
       // The guest ACKed data: room in the send buffer again. Turn host reads back on
       // and read now; the host's readable edge may have been consumed long ago.
-      if (flow->host_read_paused && flow->host.handle.valid()) {
-        flow->host_read_paused = false;
-        host_.set_read_interest(flow->host.handle, true);
+      if (st.host_read_paused && flow->host().handle.valid()) {
+        st.host_read_paused = false;
+        ctx_.host.set_read_interest(flow->host().handle, true);
       }
       pump_host_to_guest(now, *flow);
       break;
     case StackEvent::Kind::peer_fin:
-      flow->guest_fin = true;
+      st.guest_fin = true;
       pump_guest_to_host(now, *flow);
-      if (Flow* f = flows_.by_conn(ev.conn)) advance_close(now, *f);
+      if (Flow* f = ctx_.flows.by_conn(ev.conn)) advance_close(now, *f);
       break;
     case StackEvent::Kind::closed:
       on_guest_closed(now, *flow, ev.reason);
@@ -70,95 +45,88 @@ void TcpForwarder::on_stack_event(Instant now, const StackEvent& ev) {
   }
 }
 
-void TcpForwarder::refuse(Instant now, tcp::ConnId conn) {
-  (void)now;
-  if (stack_.refuse_pending(conn)) stats_.add(Counter::tcp_rst_to_guest);
+void TcpForwarder::refuse(tcp::ConnId conn) {
+  if (ctx_.tcp.refuse_pending(conn)) ctx_.stats.add(Counter::tcp_rst_to_guest);
+}
+
+void TcpForwarder::warn_limit(Instant now, const char* what) {
+  if (last_limit_warning_ && now - *last_limit_warning_ < kLimitWarningInterval) return;
+  last_limit_warning_ = now;
+  ++limit_warnings_;
+  TW_LOG(log_, warn, "tcp: %s: new connections are refused", what);
+}
+
+bool TcpForwarder::limit_reached(Instant now) {
+  const std::uint32_t limit = ctx_.config.max_connections;
+  if (limit == 0 || ctx_.flows.size(FlowProtocol::tcp) < limit) return false;
+  ctx_.stats.drop(Drop::tcp_connection_limit);
+  const std::string what = "exceeded maximum number of connections (" + std::to_string(limit) + ")";
+  warn_limit(now, what.c_str());
+  return true;
 }
 
 void TcpForwarder::on_new_syn(Instant now, const StackEvent& ev) {
-  stats_.add(Counter::tcp_syn_received);
   const tcp::Endpoint src = ev.remote;
   const tcp::Endpoint dst = ev.local;
 
-  // Ports on the gateway with no service answer RST (DESIGN.md §4).
-  if (policy_.is_gateway(dst.ip)) {
-    if (gateway_handler_ != nullptr && policy_.gateway_service(L4::tcp, dst.port) &&
-        gateway_handler_->on_gateway_syn(now, ev)) {
-      return;
-    }
-    stats_.add(Counter::tcp_gateway_port_rst);
-    TW_LOG(log_, debug, "tcp %s -> %s: gateway port without a service: RST", to_string(src).c_str(),
-           to_string(dst).c_str());
-    refuse(now, ev.conn);
-    return;
-  }
-  const OutboundDecision d = policy_.outbound(dst.ip);
+  const OutboundDecision d = ctx_.policy.outbound(dst.ip);
   if (d.kind != DestinationKind::host_alias && d.kind != DestinationKind::remote) {
-    stats_.drop(Drop::not_routable);
+    ctx_.stats.drop(Drop::not_routable);
     TW_LOG(log_, debug, "tcp %s -> %s: not routable: RST", to_string(src).c_str(), to_string(dst).c_str());
-    refuse(now, ev.conn);
+    refuse(ev.conn);
     return;
   }
   const host::Endpoint remote{d.host_addr, dst.port};
   // The allow-list is checked on the host-side address, after alias translation.
   if (!d.allowed) {
-    stats_.drop(Drop::tcp_policy_denied);
+    ctx_.stats.drop(Drop::tcp_policy_denied);
     TW_LOG(log_, info, "tcp %s -> %s (%s): denied by allow_outbound: RST", to_string(src).c_str(),
            to_string(dst).c_str(), remote.to_string().c_str());
-    refuse(now, ev.conn);
+    refuse(ev.conn);
     return;
   }
-  const bool over_limit = config_.max_connections != 0 && flows_.size() >= config_.max_connections;
-  if (over_limit) {
-    stats_.drop(Drop::tcp_connection_limit);
-    if (!last_limit_warning_ || now - *last_limit_warning_ >= kLimitWarningInterval) {
-      last_limit_warning_ = now;
-      ++limit_warnings_;
-      TW_LOG(log_, warn, "tcp: exceeded maximum number of connections (%u): new connections are refused",
-             static_cast<unsigned>(config_.max_connections));
-    }
-    refuse(now, ev.conn);
+  if (limit_reached(now)) {
+    refuse(ev.conn);
     return;
   }
-  Result<host::Handle> h = host_.tcp_connect(remote);
+  Result<host::Handle> h = ctx_.host.tcp_connect(remote);
   if (!h) {
     if (h.error().code == Errc::limit) {
-      stats_.add(Counter::tcp_host_connect_limit);
-      if (!last_limit_warning_ || now - *last_limit_warning_ >= kLimitWarningInterval) {
-        last_limit_warning_ = now;
-        ++limit_warnings_;
-        TW_LOG(log_, warn, "tcp: host socket limit reached: new connections are refused");
-      }
+      ctx_.stats.add(Counter::tcp_host_connect_limit);
+      warn_limit(now, "host socket limit reached");
     } else {
-      stats_.add(Counter::tcp_host_connect_refused);
+      ctx_.stats.add(Counter::tcp_host_connect_refused);
     }
     TW_LOG(log_, debug, "tcp %s -> %s (%s): host connect failed at once (%s): RST", to_string(src).c_str(),
            to_string(dst).c_str(), remote.to_string().c_str(), h.error().reason);
-    refuse(now, ev.conn);
+    refuse(ev.conn);
     return;
   }
-  Flow& flow = flows_.add(now, FlowGuestSide{src, dst, ev.conn}, FlowHostSide{*h, remote});
-  stats_.add(Counter::tcp_flows_opened);
-  arm_timer(flow, now + config_.connect_timeout);
+  const FlowSide guest{Pif::guest, src, dst, ev.conn, {}};
+  const FlowSide host{Pif::host, tcp::Endpoint{remote.addr, remote.port}, {}, {}, *h};
+  Flow& flow = ctx_.flows.add(now, FlowProtocol::tcp, guest, host);
+  state_.reset(flow.id);
+  ctx_.stats.add(Counter::tcp_flows_opened);
+  arm_timer(flow, now + ctx_.config.connect_timeout);
   TW_LOG(log_, debug, "%s: CONNECTING (guest SYN held until the host connect completes)",
          FlowTable::describe(flow).c_str());
 }
 
 void TcpForwarder::on_guest_closed(Instant now, Flow& flow, tcp::CloseReason reason) {
-  flow.guest_conn_over = true;
-  const auto state = stack_.state(flow.guest.conn);
+  state_[flow.id].guest_conn_over = true;
+  const auto state = ctx_.tcp.state(flow.guest().conn);
   switch (reason) {
     case tcp::CloseReason::normal: {
-      if (state && *state == tcp::State::time_wait) stats_.add(Counter::tcp_time_wait_entered);
+      if (state && *state == tcp::State::time_wait) ctx_.stats.add(Counter::tcp_time_wait_entered);
       // Both FINs exchanged; guest bytes may still wait for the host.
       const FlowId id = flow.id;
       pump_guest_to_host(now, flow);
-      if (Flow* f = flows_.find(id)) advance_close(now, *f);
+      if (Flow* f = ctx_.flows.find(id)) advance_close(now, *f);
       return;
     }
     case tcp::CloseReason::reset:
       // vpnkit#392: a guest RST (even right after our SYN-ACK) frees the host socket now.
-      stats_.add(Counter::tcp_rst_from_guest);
+      ctx_.stats.add(Counter::tcp_rst_from_guest);
       end_flow(now, flow, HostClose::abort, false, "guest reset");
       return;
     case tcp::CloseReason::pending_timeout:
@@ -172,9 +140,8 @@ void TcpForwarder::on_guest_closed(Instant now, Flow& flow, tcp::CloseReason rea
 
 // ---- host events ---------------------------------------------------------------------------
 
-void TcpForwarder::on_host_event(Instant now, const host::HostEvent& event) {
-  Flow* flow = flows_.by_handle(event.handle);
-  if (flow == nullptr) return;  // stale: the handle was closed
+void TcpForwarder::on_host_event(Instant now, Flow& flow_ref, const host::HostEvent& event) {
+  Flow* flow = &flow_ref;
   switch (event.kind) {
     case host::HostEventKind::connected:
       if (flow->state == FlowState::connecting) on_connected(now, *flow);
@@ -186,11 +153,11 @@ void TcpForwarder::on_host_event(Instant now, const host::HostEvent& event) {
       pump_host_to_guest(now, *flow);
       break;
     case host::HostEventKind::writable:
-      flow->host_write_blocked = false;
+      state_[flow->id].host_write_blocked = false;
       pump_guest_to_host(now, *flow);
       break;
     case host::HostEventKind::hangup:
-      stats_.add(Counter::tcp_rst_from_host);
+      ctx_.stats.add(Counter::tcp_rst_from_host);
       host_failed(now, *flow, "host reset the connection");
       break;
     case host::HostEventKind::accept_ready:
@@ -199,15 +166,15 @@ void TcpForwarder::on_host_event(Instant now, const host::HostEvent& event) {
 }
 
 void TcpForwarder::on_connected(Instant now, Flow& flow) {
-  stats_.add(Counter::tcp_host_connect_ok);
-  if (!stack_.accept_pending(flow.guest.conn)) {
+  ctx_.stats.add(Counter::tcp_host_connect_ok);
+  if (!ctx_.tcp.accept_pending(flow.guest().conn)) {
     // The guest gave up meanwhile (its closed event is on the way or was handled).
     end_flow(now, flow, HostClose::abort, false, "guest SYN gone when the host connected");
     return;
   }
   flow.state = FlowState::established;
   flow.last_activity = now;
-  arm_timer(flow, now + config_.idle_timeout);
+  arm_timer(flow, now + ctx_.config.idle_timeout);
   TW_LOG(log_, debug, "%s: host connected: SYN-ACK to the guest", FlowTable::describe(flow).c_str());
   // Data may already wait on the host side (a server that talks first).
   pump_host_to_guest(now, flow);
@@ -215,11 +182,11 @@ void TcpForwarder::on_connected(Instant now, Flow& flow) {
 
 void TcpForwarder::on_connect_failed(Instant now, Flow& flow, Errc error, bool timeout) {
   if (timeout) {
-    stats_.add(Counter::tcp_host_connect_timeout);
+    ctx_.stats.add(Counter::tcp_host_connect_timeout);
   } else if (error == Errc::limit) {
-    stats_.add(Counter::tcp_host_connect_limit);
+    ctx_.stats.add(Counter::tcp_host_connect_limit);
   } else {
-    stats_.add(Counter::tcp_host_connect_refused);
+    ctx_.stats.add(Counter::tcp_host_connect_refused);
   }
   TW_LOG(log_, debug, "%s: host connect %s: RST to the guest", FlowTable::describe(flow).c_str(),
          timeout ? "timed out" : std::string(to_string(error)).c_str());
@@ -235,19 +202,20 @@ void TcpForwarder::host_failed(Instant now, Flow& flow, const char* why) {
 
 void TcpForwarder::advance_close(Instant now, Flow& flow) {
   if (flow.state == FlowState::connecting) return;
-  if (flow.host_write_shut && flow.guest_write_shut) {
+  const TcpFlowState& st = state_[flow.id];
+  if (st.host_write_shut && st.guest_write_shut) {
     if (flow.state != FlowState::closing) {
       flow.state = FlowState::closing;
       // Both directions are over on the host: free the socket now.
       close_host(flow, HostClose::graceful);
       TW_LOG(log_, debug, "%s: both FINs passed on: CLOSING", FlowTable::describe(flow).c_str());
     }
-    if (flow.guest_conn_over) end_flow(now, flow, HostClose::graceful, false, "closed");
+    if (st.guest_conn_over) end_flow(now, flow, HostClose::graceful, false, "closed");
     return;
   }
-  if (flow.guest_fin && flow.state == FlowState::established) flow.state = FlowState::guest_closed;
-  if (flow.host_eof && flow.state == FlowState::established) flow.state = FlowState::host_closed;
-  if (flow.guest_conn_over && !flow.guest_write_shut) {
+  if (st.guest_fin && flow.state == FlowState::established) flow.state = FlowState::guest_closed;
+  if (st.host_eof && flow.state == FlowState::established) flow.state = FlowState::host_closed;
+  if (st.guest_conn_over && !st.guest_write_shut) {
     // The guest connection ended normally without our FIN (cannot happen with a
     // conforming stack); do not keep a half-dead flow around.
     end_flow(now, flow, HostClose::abort, false, "guest connection over");
@@ -255,58 +223,63 @@ void TcpForwarder::advance_close(Instant now, Flow& flow) {
 }
 
 void TcpForwarder::close_host(Flow& flow, HostClose how) {
-  if (!flow.host.handle.valid()) return;
+  const host::Handle handle = flow.host().handle;
+  if (!handle.valid()) return;
   if (how == HostClose::abort) {
-    host_.abort(flow.host.handle);
+    ctx_.host.abort(handle);
   } else {
-    host_.close(flow.host.handle);
+    ctx_.host.close(handle);
   }
-  flows_.clear_handle(flow);
+  ctx_.flows.clear_handle(flow);
 }
 
 void TcpForwarder::end_flow(Instant now, Flow& flow, HostClose how, bool reset_guest, const char* why) {
   // 1. The host socket first, synchronously (vpnkit#214).
   close_host(flow, how);
   // 2. The guest connection: released, with a RST when asked and still alive.
-  if (flow.guest.conn.valid()) {
-    const tcp::ConnId conn = flow.guest.conn;
-    flows_.clear_conn(flow);
-    const auto pending = stack_.is_pending(conn);
+  const bool conn_over = state_[flow.id].guest_conn_over;
+  if (flow.guest().conn.valid()) {
+    const tcp::ConnId conn = flow.guest().conn;
+    ctx_.flows.clear_conn(flow);
+    const auto pending = ctx_.tcp.is_pending(conn);
     if (pending && *pending) {
-      if (stack_.refuse_pending(conn)) stats_.add(Counter::tcp_rst_to_guest);
-    } else if (reset_guest && !flow.guest_conn_over) {
-      if (stack_.abort(conn)) stats_.add(Counter::tcp_rst_to_guest);
-    } else if (flow.guest_conn_over) {
-      (void)stack_.close(conn);  // finished: this only releases the slot
+      if (ctx_.tcp.refuse_pending(conn)) ctx_.stats.add(Counter::tcp_rst_to_guest);
+    } else if (reset_guest && !conn_over) {
+      if (ctx_.tcp.abort(conn)) ctx_.stats.add(Counter::tcp_rst_to_guest);
+    } else if (conn_over) {
+      (void)ctx_.tcp.close(conn);  // finished: this only releases the slot
     } else {
-      (void)stack_.abort(conn);
+      (void)ctx_.tcp.abort(conn);
     }
   }
   // 3. Its timer, then the flow itself.
-  timers_.cancel(flow.id.index);
-  flow.wants_host_read = false;
-  stats_.add(Counter::tcp_flows_closed);
+  timers_.cancel(flow.id);
+  flow.owed_read = false;
+  ctx_.stats.add(Counter::tcp_flows_closed);
   TW_LOG(log_, debug, "%s: freed (%s; %llu bytes to host, %llu to guest, %.3fs)", FlowTable::describe(flow).c_str(),
          why, static_cast<unsigned long long>(flow.bytes_guest_to_host),
          static_cast<unsigned long long>(flow.bytes_host_to_guest), (now - flow.created).secs());
-  flows_.remove(flow.id);
+  ctx_.flows.remove(flow.id);
 }
 
-void TcpForwarder::abort_all(Instant now) {
+void TcpForwarder::close_all(Instant now) {
   std::vector<FlowId> ids;
-  flows_.for_each([&](const Flow& f) { ids.push_back(f.id); });
+  ctx_.flows.for_each([&](const Flow& f) {
+    if (f.protocol == FlowProtocol::tcp) ids.push_back(f.id);
+  });
   for (const FlowId id : ids) {
-    if (Flow* f = flows_.find(id)) end_flow(now, *f, HostClose::abort, true, "proxy shutting down");
+    if (Flow* f = ctx_.flows.find(id)) end_flow(now, *f, HostClose::abort, true, "proxy shutting down");
   }
+  owed_reads_.clear();
 }
 
 // ---- timers --------------------------------------------------------------------------------
 
-void TcpForwarder::arm_timer(Flow& flow, Instant deadline) { timers_.schedule(flow.id.index, deadline); }
+void TcpForwarder::arm_timer(Flow& flow, Instant deadline) { timers_.schedule(flow.id, deadline); }
 
 void TcpForwarder::poll(Instant now) {
-  while (auto index = timers_.pop_due(now)) {
-    if (Flow* flow = flows_.at_index(*index)) on_timer(now, *flow);
+  while (auto id = timers_.pop_due(now)) {
+    if (Flow* flow = ctx_.flows.find(*id)) on_timer(now, *flow);
   }
 }
 
@@ -315,14 +288,14 @@ void TcpForwarder::on_timer(Instant now, Flow& flow) {
     on_connect_failed(now, flow, Errc::would_block, true);
     return;
   }
-  const Instant idle_deadline = flow.last_activity + config_.idle_timeout;
+  const Instant idle_deadline = flow.last_activity + ctx_.config.idle_timeout;
   if (now < idle_deadline) {
     arm_timer(flow, idle_deadline);  // traffic since the timer was armed: check later
     return;
   }
-  stats_.add(Counter::tcp_flows_idle_closed);
+  ctx_.stats.add(Counter::tcp_flows_idle_closed);
   TW_LOG(log_, info, "%s: idle for %s: reset both sides", FlowTable::describe(flow).c_str(),
-         to_string(config_.idle_timeout).c_str());
+         to_string(ctx_.config.idle_timeout).c_str());
   end_flow(now, flow, HostClose::abort, true, "idle timeout");
 }
 
@@ -330,10 +303,10 @@ void TcpForwarder::touch(Instant now, Flow& flow, std::uint64_t bytes, bool to_g
   flow.last_activity = now;
   if (to_guest) {
     flow.bytes_host_to_guest += bytes;
-    stats_.add(Counter::tcp_bytes_to_guest, bytes);
+    ctx_.stats.add(Counter::tcp_bytes_to_guest, bytes);
   } else {
     flow.bytes_guest_to_host += bytes;
-    stats_.add(Counter::tcp_bytes_from_guest, bytes);
+    ctx_.stats.add(Counter::tcp_bytes_from_guest, bytes);
   }
 }
 

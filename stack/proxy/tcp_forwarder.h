@@ -1,12 +1,13 @@
-// TcpForwarder: joins each guest TCP connection (terminated by our TcpStack in
-// transparent mode) to one host socket, with the connection-tracking rules of
-// DESIGN.md §4 and the backpressure rules of DESIGN.md §2.
+// TcpForwarder: the flow handler for TCP. It joins each guest TCP connection
+// (terminated by our TcpStack in transparent mode) to one host socket, with the
+// connection-tracking rules of docs/architecture.md §Network behaviour and the
+// backpressure rules of §Host and link contracts.
 //
 // Theory of operation
 // -------------------
 // Opening (VPNKit's "connect first, then answer" order):
 //   guest SYN ──► TcpStack (transparent) holds it pending, raises new_syn
-//     ──► gateway port: a registered GatewayTcpHandler takes it, or RST.
+//     (the Proxy offers SYNs to the gateway to its services; the rest come here)
 //     ──► martian/broadcast destination? RST.
 //     ──► host-alias translation, then the allow-list on the host-side address
 //         (192.168.65.2:80 -> 127.0.0.1:80 passes 127.0.0.0/8); denied: RST, counted.
@@ -15,6 +16,8 @@
 //     ──► HostNet::tcp_connect. An immediate failure (the fd limit: Errc::limit,
 //         anything else) answers RST. Otherwise a flow is created in CONNECTING with a
 //         connect_timeout deadline.
+//   The flow: initiator = the guest side (its SYN's endpoints, the pending
+//   ConnId), target = the host side (the handle, the host endpoint).
 //   connected ──► accept_pending: the SYN-ACK goes out only now.
 //   refused / connect timeout / the pending SYN expired ──► refuse_pending (RST),
 //   the host socket is closed and the flow freed. Retransmitted SYNs meanwhile are
@@ -25,7 +28,7 @@
 // would_block or the buffer is full. Full: host read interest OFF; when the stack
 // raises writable (the guest ACKed data) interest goes back ON and we read at once
 // without waiting for a host event (the readiness edge was already consumed).
-// While the FrameLink is full the forwarder reads no host socket at all; the flows
+// While the LinkGate says full the forwarder reads no host socket at all; the flows
 // that were owed a read are resumed from on_link_writable().
 // Data, guest -> host: recv_view -> HostNet::send -> consume. On a short write or
 // would_block the rest stays in the stack's receive buffer, so the advertised window
@@ -44,82 +47,65 @@
 //
 // Timers: one per flow in a TimerHeap (connect deadline while CONNECTING, the idle
 // check afterwards, re-armed lazily when it fires early), so poll_at() is O(1).
+// Bookkeeping: what TCP needs beyond the Flow (FIN seen, write side shut, EOF read,
+// read paused, write blocked) is a TcpFlowState per flow, in a PerFlow array here.
+// Both directions use the flow's guest() and host() sides, so a flow the host
+// initiated (a port forward) is carried by the same pumps.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <vector>
 
 #include "stack/base/log.h"
 #include "stack/base/time.h"
-#include "stack/host/host_net.h"
-#include "stack/proxy/config.h"
-#include "stack/proxy/flow_table.h"
-#include "stack/proxy/policy.h"
-#include "stack/proxy/stats.h"
-#include "stack/tcp/stack.h"
 #include "stack/base/timer_heap.h"
+#include "stack/proxy/flow_context.h"
 
 namespace tapwire::proxy {
 
 // Interval between two "connection limit reached" warnings (as VPNKit).
 inline constexpr Duration kLimitWarningInterval = Duration::seconds(30);
 
-// A TCP service on the gateway (e.g. DNS over TCP on port 53), terminated in the
-// proxy itself. For a SYN to a gateway port that Policy lists as a TCP service, the
-// forwarder offers the pending connection to the handler; a handler that takes it
-// answers it (TcpStack::accept_pending / refuse_pending) and receives every later
-// StackEvent of that connection.
-class GatewayTcpHandler {
+class TcpForwarder final : public FlowHandler {
  public:
-  virtual ~GatewayTcpHandler() = default;
-  // True when the handler took the pending connection `ev.conn`.
-  virtual bool on_gateway_syn(Instant now, const tcp::StackEvent& ev) = 0;
-  virtual bool owns(tcp::ConnId conn) const = 0;
-  virtual void on_stack_event(Instant now, const tcp::StackEvent& ev) = 0;
-};
-
-class TcpForwarder {
- public:
-  TcpForwarder(const ProxyConfig& config, tcp::TcpStack& stack, host::HostNet& host, const Policy& policy,
-               FlowTable& flows, ProxyStats& stats, Logger logger = {});
+  TcpForwarder(FlowContext& ctx, Logger logger = {});
   TcpForwarder(const TcpForwarder&) = delete;
   TcpForwarder& operator=(const TcpForwarder&) = delete;
 
-  // Drains the TcpStack's events and acts on them. The owner calls this after every
-  // call into the stack (on_segment, poll).
-  void process_stack_events(Instant now);
+  // A guest SYN the Proxy did not route to a gateway service: policy, limits, host
+  // connect (or RST).
+  void on_new_syn(Instant now, const tcp::StackEvent& ev);
+  // A TcpStack event for the guest side of one of our flows.
+  void on_stack_event(Instant now, Flow& flow, const tcp::StackEvent& ev);
 
-  bool owns(host::Handle h) const { return flows_.owns(h); }
-  void on_host_event(Instant now, const host::HostEvent& event);
+  // FlowHandler
+  void on_host_event(Instant now, Flow& flow, const host::HostEvent& event) override;
+  void on_link_writable(Instant now) override;
+  void poll(Instant now) override;
+  std::optional<Instant> poll_at() const override { return timers_.next_deadline(); }
+  void close_all(Instant now) override;
+  std::size_t timer_count() const override { return timers_.size(); }
 
-  // Gateway TCP services (none by default: every gateway port answers RST).
-  void set_gateway_tcp_handler(GatewayTcpHandler* handler) { gateway_handler_ = handler; }
-
-  // Link backpressure: while blocked, no host socket is read.
-  void set_link_blocked(bool blocked) { link_blocked_ = blocked; }
-  bool link_blocked() const { return link_blocked_; }
-  void on_link_writable(Instant now);
-
-  // Timers: connect timeouts and idle timeouts.
-  void poll(Instant now);
-  std::optional<Instant> poll_at() const { return timers_.next_deadline(); }
-
-  // Ends every flow (RST to the guest, abort on the host): shutdown.
-  void abort_all(Instant now);
-
-  std::size_t timer_count() const { return timers_.size(); }
   // Times the connection-limit warning was logged (rate limited).
   std::uint64_t limit_warnings() const { return limit_warnings_; }
 
  private:
   enum class HostClose : std::uint8_t { graceful, abort };
+  // TCP's bookkeeping per flow (direction in the names).
+  struct TcpFlowState {
+    bool guest_fin = false;           // the guest's FIN arrived
+    bool host_write_shut = false;     // we shut the host socket's write side
+    bool host_eof = false;            // the host's EOF was read
+    bool guest_write_shut = false;    // we queued our FIN to the guest
+    bool guest_conn_over = false;     // the TcpStack connection reached CLOSED/TIME-WAIT
+    bool host_read_paused = false;    // read interest off: the guest send buffer was full
+    bool host_write_blocked = false;  // host send would block: waiting for writable
+  };
 
-  void on_new_syn(Instant now, const tcp::StackEvent& ev);
-  void refuse(Instant now, tcp::ConnId conn);
-  void on_stack_event(Instant now, const tcp::StackEvent& ev);
+  void refuse(tcp::ConnId conn);
+  bool limit_reached(Instant now);
+  void warn_limit(Instant now, const char* what);
   void on_guest_closed(Instant now, Flow& flow, tcp::CloseReason reason);
-
   void on_connected(Instant now, Flow& flow);
   void on_connect_failed(Instant now, Flow& flow, Errc error, bool timeout);
 
@@ -138,18 +124,11 @@ class TcpForwarder {
   void arm_timer(Flow& flow, Instant deadline);
   void on_timer(Instant now, Flow& flow);
 
-  const ProxyConfig& config_;
-  tcp::TcpStack& stack_;
-  host::HostNet& host_;
-  const Policy& policy_;
-  FlowTable& flows_;
-  ProxyStats& stats_;
+  FlowContext& ctx_;
   Logger log_;
-
-  GatewayTcpHandler* gateway_handler_ = nullptr;
-  TimerHeap<std::uint32_t> timers_;  // key: flow slot index
-  std::vector<FlowId> owed_reads_;        // flows to read once the link drains
-  bool link_blocked_ = false;
+  PerFlow<TcpFlowState> state_;
+  TimerHeap<FlowId> timers_;
+  OwedReads owed_reads_;             // flows to read once the link drains
   std::optional<Instant> last_limit_warning_;
   std::uint64_t limit_warnings_ = 0;
 };

@@ -1,5 +1,7 @@
 // TcpForwarder: the byte pumps of both directions, with the backpressure rules of
-// DESIGN.md §2 (see the theory of operation in tcp_forwarder.h).
+// docs/architecture.md §Host and link contracts (see the theory of operation in
+// tcp_forwarder.h). Both work on the flow's guest() and host() sides, whichever of
+// them initiated the flow.
 #include "stack/proxy/tcp_forwarder.h"
 
 namespace tapwire::proxy {
@@ -7,110 +9,104 @@ namespace tapwire::proxy {
 // host -> guest: straight from the host socket into the guest connection's send
 // buffer, until would_block, EOF or a full buffer.
 void TcpForwarder::pump_host_to_guest(Instant now, Flow& flow) {
-  if (flow.state == FlowState::connecting || !flow.host.handle.valid() || flow.host_eof ||
-      !flow.guest.conn.valid() || flow.guest_conn_over)
+  TcpFlowState& st = state_[flow.id];
+  const host::Handle handle = flow.host().handle;
+  const tcp::ConnId conn = flow.guest().conn;
+  if (flow.state == FlowState::connecting || !handle.valid() || st.host_eof || !conn.valid() || st.guest_conn_over)
     return;
-  if (link_blocked_) {
+  if (ctx_.link.full()) {
     // The link to the VM is full: read no host socket until it drains.
-    if (!flow.wants_host_read) {
-      flow.wants_host_read = true;
-      owed_reads_.push_back(flow.id);
-    }
+    owed_reads_.add(flow);
     return;
   }
   const FlowId id = flow.id;
   for (;;) {
-    Result<MutBytes> room = stack_.send_buffer_writable(flow.guest.conn);
+    Result<MutBytes> room = ctx_.tcp.send_buffer_writable(conn);
     if (!room) return;
     if (room->empty()) {
       // The guest is not taking bytes as fast as the host sends them. Stop reading;
       // the stack's writable event turns interest back on (a full window never spins
       // the loop).
-      if (!flow.host_read_paused) {
-        flow.host_read_paused = true;
-        host_.set_read_interest(flow.host.handle, false);
+      if (!st.host_read_paused) {
+        st.host_read_paused = true;
+        ctx_.host.set_read_interest(handle, false);
       }
       return;
     }
-    Result<std::size_t> got = host_.recv(flow.host.handle, *room);
+    Result<std::size_t> got = ctx_.host.recv(handle, *room);
     if (!got) {
       if (got.error().code == Errc::would_block) return;
-      stats_.add(Counter::tcp_rst_from_host);
+      ctx_.stats.add(Counter::tcp_rst_from_host);
       host_failed(now, flow, got.error().reason);
       return;
     }
     if (*got == 0) {
       // Host EOF: every host byte before it is in the send buffer already, so the
       // guest's FIN goes after them.
-      flow.host_eof = true;
-      if (stack_.shutdown_write(flow.guest.conn)) flow.guest_write_shut = true;
+      st.host_eof = true;
+      if (ctx_.tcp.shutdown_write(conn)) st.guest_write_shut = true;
       TW_LOG(log_, debug, "%s: host EOF: FIN to the guest after %llu bytes", FlowTable::describe(flow).c_str(),
              static_cast<unsigned long long>(flow.bytes_host_to_guest));
       advance_close(now, flow);
       return;
     }
-    (void)stack_.commit_send(flow.guest.conn, *got);
+    (void)ctx_.tcp.commit_send(conn, *got);
     touch(now, flow, *got, true);
-    if (flows_.find(id) == nullptr) return;
+    if (ctx_.flows.find(id) == nullptr) return;
   }
 }
 
 // guest -> host: from the guest connection's receive buffer to the host socket. What
 // the host does not take stays in the receive buffer, closing the guest's window.
 void TcpForwarder::pump_guest_to_host(Instant now, Flow& flow) {
-  if (flow.state == FlowState::connecting || !flow.host.handle.valid() || flow.host_write_shut ||
-      flow.host_write_blocked || !flow.guest.conn.valid())
+  TcpFlowState& st = state_[flow.id];
+  const host::Handle handle = flow.host().handle;
+  const tcp::ConnId conn = flow.guest().conn;
+  if (flow.state == FlowState::connecting || !handle.valid() || st.host_write_shut || st.host_write_blocked ||
+      !conn.valid())
     return;
   for (;;) {
-    Result<std::pair<Bytes, Bytes>> view = stack_.recv_view(flow.guest.conn);
+    Result<std::pair<Bytes, Bytes>> view = ctx_.tcp.recv_view(conn);
     if (!view) return;
     const Bytes chunk = !view->first.empty() ? view->first : view->second;
     if (chunk.empty()) {
-      const auto ready = stack_.readiness(flow.guest.conn);
-      if (flow.guest_fin && (!ready || ready->eof || flow.guest_conn_over)) {
+      const auto ready = ctx_.tcp.readiness(conn);
+      if (st.guest_fin && (!ready || ready->eof || st.guest_conn_over)) {
         // Every guest byte before its FIN was written to the host: pass the FIN on.
-        const Status st = host_.shutdown_write(flow.host.handle);
-        if (!st) {
-          stats_.add(Counter::tcp_rst_from_host);
-          host_failed(now, flow, st.error().reason);
+        const Status shut = ctx_.host.shutdown_write(handle);
+        if (!shut) {
+          ctx_.stats.add(Counter::tcp_rst_from_host);
+          host_failed(now, flow, shut.error().reason);
           return;
         }
-        flow.host_write_shut = true;
+        st.host_write_shut = true;
         TW_LOG(log_, debug, "%s: guest FIN: host write side shut after %llu bytes",
                FlowTable::describe(flow).c_str(), static_cast<unsigned long long>(flow.bytes_guest_to_host));
         advance_close(now, flow);
       }
       return;
     }
-    Result<std::size_t> sent = host_.send(flow.host.handle, chunk);
+    Result<std::size_t> sent = ctx_.host.send(handle, chunk);
     if (!sent) {
       if (sent.error().code == Errc::would_block) {
-        flow.host_write_blocked = true;
+        st.host_write_blocked = true;
         return;
       }
-      stats_.add(Counter::tcp_rst_from_host);
+      ctx_.stats.add(Counter::tcp_rst_from_host);
       host_failed(now, flow, sent.error().reason);
       return;
     }
-    (void)stack_.consume(flow.guest.conn, *sent);
+    (void)ctx_.tcp.consume(conn, *sent);
     touch(now, flow, *sent, false);
     if (*sent < chunk.size()) {
-      flow.host_write_blocked = true;  // short write: wait for writable
+      st.host_write_blocked = true;  // short write: wait for writable
       return;
     }
   }
 }
 
 void TcpForwarder::on_link_writable(Instant now) {
-  link_blocked_ = false;
-  std::vector<FlowId> owed;
-  owed.swap(owed_reads_);
-  for (const FlowId id : owed) {
-    Flow* flow = flows_.find(id);
-    if (flow == nullptr || !flow->wants_host_read) continue;
-    flow->wants_host_read = false;
-    pump_host_to_guest(now, *flow);
-  }
+  owed_reads_.resume(ctx_.flows, ctx_.link, [&](Flow& flow) { pump_host_to_guest(now, flow); });
 }
 
 }  // namespace tapwire::proxy

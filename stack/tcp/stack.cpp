@@ -599,4 +599,12 @@ std::vector<StackEvent> TcpStack::take_events() {
   return out;
 }
 
+bool TcpStack::take_events(std::vector<StackEvent>& out) {
+  // Swap, not copy: both buffers keep their capacity, so a steady stream of events
+  // allocates nothing.
+  out.clear();
+  std::swap(out, events_);
+  return !out.empty();
+}
+
 }  // namespace tapwire::tcp

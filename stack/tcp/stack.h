@@ -124,6 +124,10 @@ class TcpStack {
   Result<ConnStats> stats(ConnId id) const;
   Result<FourTuple> endpoints(ConnId id) const;
   std::vector<StackEvent> take_events();
+  // The events raised since the last take, moved into `out` (its old contents are
+  // discarded); false when there were none. Allocates nothing once both buffers
+  // have grown to the batch size.
+  bool take_events(std::vector<StackEvent>& out);
 
   // For tests and leak checks.
   std::size_t connection_count() const { return live_connections_; }

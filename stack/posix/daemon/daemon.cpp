@@ -226,7 +226,7 @@ int Daemon::run() {
     return 1;
   }
   isn_.emplace(isn.value());
-  proxy_->tcp_stack().set_isn_source([this](Instant now, const tcp::FourTuple& t) {
+  proxy_->set_isn_source([this](Instant now, const tcp::FourTuple& t) {
     return isn_->isn(now, t.local.ip, t.local.port, t.remote.ip, t.remote.port);  // RFC 6528 §3
   });
   host_->set_event_sink(proxy_.get());

@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "stack/proxy/icmp_echo.h"
-#include "tests/unit/proxy/fakes.h"
+#include "tests/unit/proxy/flow_bench.h"
 
 using namespace tapwire;
 using namespace tapwire::proxy;
@@ -11,22 +11,17 @@ using wire::Ipv4Addr;
 
 namespace {
 
-struct EchoBench : ProxyBench {
-  explicit EchoBench(ProxyConfig c = {}, IcmpEchoOptions o = {})
-      : ProxyBench(std::move(c)), echo(iface, host, config, policy, Logger(), stats, o) {
+struct EchoBench : FlowBench {
+  explicit EchoBench(ProxyConfig c = {}, IcmpEchoOptions o = {}) : FlowBench(std::move(c)), echo(ctx, Logger(), o) {
     handler.fn = [this](Instant now, const wire::Ipv4Repr& ip, Bytes payload, const net::RxInfo& rx) {
       if (ip.protocol == wire::ip_proto::icmp) echo.handle_icmp(now, ip, payload, rx);
     };
   }
-  void host_events(Instant now) {
-    for (const host::HostEvent& e : host.take_events()) {
-      BOOST_REQUIRE(echo.owns(e.handle));
-      echo.on_host_event(now, e);
-    }
-  }
+  void host_events(Instant now) { route_host_events(now, echo); }
   void check_no_leaks() {
     BOOST_CHECK_EQUAL(echo.session_count(), 0u);
-    BOOST_CHECK_EQUAL(echo.handle_count(), 0u);
+    BOOST_CHECK(flows.empty());
+    BOOST_CHECK_EQUAL(flows.open_handles(), 0u);
     BOOST_CHECK_EQUAL(echo.timer_count(), 0u);
     BOOST_CHECK(!echo.poll_at().has_value());
     BOOST_CHECK_EQUAL(host.open_count(), 0u);
@@ -117,10 +112,11 @@ BOOST_AUTO_TEST_CASE(echo_to_a_remote_is_forwarded_with_the_id_remapped) {
   BOOST_CHECK_NE(sent[0].id, 0x1234);  // our host identifier, not the guest's
   BOOST_CHECK_EQUAL(sent[0].seq, 7);
   BOOST_CHECK(sent[0].data == data);
-  auto rows = b.echo.sessions();
-  BOOST_REQUIRE_EQUAL(rows.size(), 1u);
-  BOOST_CHECK_EQUAL(rows[0].host_id, sent[0].id);
-  BOOST_CHECK_EQUAL(rows[0].guest_id, 0x1234);
+  BOOST_REQUIRE_EQUAL(b.echo.session_count(), 1u);
+  const Flow* session = b.flows.by_handle(h);
+  BOOST_REQUIRE(session != nullptr);
+  BOOST_CHECK_EQUAL(IcmpEcho::host_id(*session), sent[0].id);
+  BOOST_CHECK_EQUAL(session->guest().peer.port, 0x1234);  // the guest's identifier
 
   // The reply comes back with the guest's identifier restored.
   b.host.script_echo_reply(h, kRemoteIp, sent[0].id, 7, data);
@@ -200,8 +196,8 @@ BOOST_AUTO_TEST_CASE(sessions_time_out_and_close_their_socket) {
   BOOST_CHECK(!b.host.is_open(h));
   BOOST_CHECK_EQUAL(b.stats[Counter::icmp_sessions_expired], 1u);
   b.check_no_leaks();
-  // A late reply event for the closed handle is harmless.
-  b.echo.on_host_event(at_s(91), host::HostEvent{host::HostEventKind::readable, h});
+  // A late reply event for the closed handle finds no flow: the Proxy drops it.
+  BOOST_CHECK(b.flows.by_handle(h) == nullptr);
   BOOST_CHECK(b.link.frames.empty());
 }
 
@@ -216,7 +212,7 @@ BOOST_AUTO_TEST_CASE(session_cap_evicts_the_least_recently_active) {
   BOOST_CHECK_EQUAL(b.echo.session_count(), 2u);
   BOOST_CHECK(!b.host.is_open(b.host.opened().at(1)));  // id 2 was the quietest
   BOOST_CHECK_EQUAL(b.stats[Counter::icmp_sessions_evicted], 1u);
-  b.echo.close_all();
+  b.echo.close_all(at_s(1000));
   b.check_no_leaks();
 }
 
@@ -249,12 +245,12 @@ BOOST_AUTO_TEST_CASE(full_link_parks_the_session_until_writable) {
   b.host.script_echo_reply(h, kRemoteIp, 1, 1, pattern(8));
   b.host.script_echo_reply(h, kRemoteIp, 1, 2, pattern(8));
   b.host_events(at_ms(1));
-  BOOST_CHECK(b.echo.link_blocked());
+  BOOST_CHECK(b.gate.full());
   BOOST_CHECK_EQUAL(b.stats[Drop::icmp_to_guest_failed], 1u);
   BOOST_CHECK(!b.host.socket(h)->read_interest);
   BOOST_CHECK_EQUAL(b.host.socket(h)->icmp_in.size(), 1u);
   b.link.capacity = SIZE_MAX;
-  b.echo.on_link_writable(at_ms(2));
+  b.link_writable(at_ms(2), b.echo);
   std::vector<Frame> frames = b.link.take();
   BOOST_REQUIRE_EQUAL(frames.size(), 1u);
   BOOST_CHECK_EQUAL(parse_icmp_frame(frames[0]).icmp.echo_seq, 2);

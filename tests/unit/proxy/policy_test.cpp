@@ -94,33 +94,6 @@ BOOST_AUTO_TEST_CASE(allow_list_matches_any_listed_prefix) {
   BOOST_TEST(!p.outbound(kHostAliasIp).allowed);
 }
 
-BOOST_AUTO_TEST_CASE(gateway_services) {
-  Policy p{ProxyConfig{}};
-  BOOST_TEST(p.gateway_service(L4::udp, 67));
-  BOOST_TEST(!p.gateway_service(L4::udp, 53));
-  BOOST_TEST(!p.gateway_service(L4::tcp, 67));
-  p.add_gateway_service(L4::udp, 53);
-  p.add_gateway_service(L4::tcp, 53);
-  p.add_gateway_service(L4::tcp, 53);
-  BOOST_TEST(p.gateway_service(L4::udp, 53));
-  BOOST_TEST(p.gateway_service(L4::tcp, 53));
-  p.remove_gateway_service(L4::tcp, 53);
-  BOOST_TEST(!p.gateway_service(L4::tcp, 53));
-  BOOST_TEST(p.gateway_service(L4::udp, 53));
-
-  // Routing: DHCP reaches the gateway by unicast or broadcast; other ports are not served.
-  BOOST_TEST(p.serves(kGatewayIp, L4::udp, 67));
-  BOOST_TEST(p.serves(Ipv4Addr::broadcast(), L4::udp, 67));
-  BOOST_TEST(p.serves(Ipv4Addr::from_octets(192, 168, 65, 255), L4::udp, 67));
-  BOOST_TEST(!p.serves(Ipv4Addr::from_octets(224, 0, 0, 1), L4::udp, 67));
-  BOOST_TEST(!p.serves(kRemoteIp, L4::udp, 67));
-  BOOST_TEST(!p.serves(kHostAliasIp, L4::udp, 67));
-  BOOST_TEST(!p.serves(kGatewayIp, L4::udp, 68));
-  BOOST_TEST(p.serves(kGatewayIp, L4::udp, 53));
-  BOOST_TEST(!p.serves(kGatewayIp, L4::tcp, 53));
-  BOOST_TEST(!p.serves(Ipv4Addr::broadcast(), L4::tcp, 53));
-}
-
 BOOST_AUTO_TEST_CASE(stats_report_names_and_interface_counters) {
   ProxyStats stats;
   stats.add(Counter::udp_flows_expired, 3);

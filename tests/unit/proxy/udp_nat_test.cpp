@@ -6,7 +6,7 @@
 
 #include "stack/proxy/udp_nat.h"
 #include "stack/wire/checksum.h"
-#include "tests/unit/proxy/fakes.h"
+#include "tests/unit/proxy/flow_bench.h"
 
 using namespace tapwire;
 using namespace tapwire::proxy;
@@ -17,8 +17,8 @@ namespace {
 
 Frame bytes_of(const std::string& s) { return Frame(s.begin(), s.end()); }
 
-struct NatBench : ProxyBench {
-  explicit NatBench(ProxyConfig c = {}) : ProxyBench(std::move(c)), nat(iface, host, config, policy, Logger(), stats) {
+struct NatBench : FlowBench {
+  explicit NatBench(ProxyConfig c = {}) : FlowBench(std::move(c)), nat(ctx, Logger()) {
     handler.fn = [this](Instant now, const wire::Ipv4Repr& ip, Bytes payload, const net::RxInfo& rx) {
       if (ip.protocol != wire::ip_proto::udp) return;
       if (auto udp = parse_guest_udp(ip, payload, stats)) nat.handle_udp(now, ip, *udp, payload, rx);
@@ -27,16 +27,12 @@ struct NatBench : ProxyBench {
   void send(Instant now, Ipv4Addr src, std::uint16_t sport, Ipv4Addr dst, std::uint16_t dport, const Frame& payload) {
     from_guest(now, guest_udp_frame(src, sport, dst, dport, payload));
   }
-  // Hands the fake host's queued events to the NAT (the Proxy routes by owns()).
-  void host_events(Instant now) {
-    for (const host::HostEvent& e : host.take_events()) {
-      BOOST_REQUIRE(nat.owns(e.handle));
-      nat.on_host_event(now, e);
-    }
-  }
+  // Hands the fake host's queued events to the NAT through the flow table's index.
+  void host_events(Instant now) { route_host_events(now, nat); }
   void check_no_leaks() {
     BOOST_CHECK_EQUAL(nat.flow_count(), 0u);
-    BOOST_CHECK_EQUAL(nat.handle_count(), 0u);
+    BOOST_CHECK(flows.empty());
+    BOOST_CHECK_EQUAL(flows.open_handles(), 0u);
     BOOST_CHECK_EQUAL(nat.timer_count(), 0u);
     BOOST_CHECK(!nat.poll_at().has_value());
     BOOST_CHECK_EQUAL(host.open_count(), 0u);
@@ -93,14 +89,13 @@ BOOST_AUTO_TEST_CASE(round_trip_through_the_host_alias) {
   b.send(at_ms(8), kGuestIp, 5001, kRemoteIp, 53, bytes_of("q2"));
   BOOST_CHECK_EQUAL(b.host.opened().size(), 2u);
   BOOST_CHECK_EQUAL(b.nat.flow_count(), 2u);
-  auto rows = b.nat.flows();
-  BOOST_REQUIRE_EQUAL(rows.size(), 2u);
+  BOOST_REQUIRE_EQUAL(b.flows.rows(at_ms(8)).size(), 2u);
   BOOST_CHECK_EQUAL(b.stats[Counter::udp_datagrams_from_guest], 3u);
   BOOST_CHECK_EQUAL(b.stats[Counter::udp_datagrams_to_guest], 2u);
   BOOST_CHECK_EQUAL(b.stats[Counter::udp_flows_opened], 2u);
   BOOST_CHECK_EQUAL(b.stats.total_drops(), 0u);
 
-  b.nat.close_all();
+  b.nat.close_all(at_s(1000));
   b.check_no_leaks();
 }
 
@@ -148,10 +143,11 @@ BOOST_AUTO_TEST_CASE(idle_expiry_closes_the_host_socket_and_leaves_nothing) {
   BOOST_CHECK_EQUAL(b.stats[Counter::udp_flows_expired], 1u);
   BOOST_CHECK_EQUAL(b.stats[Counter::udp_flows_closed], 1u);
   b.check_no_leaks();
-  BOOST_CHECK(!b.nat.owns(h));
+  BOOST_CHECK(!b.owns(h));
 
   // A late event for the closed handle is harmless, and the same guest port gets a fresh flow.
-  b.nat.on_host_event(at_s(111), host::HostEvent{host::HostEventKind::readable, h});
+  // (The one handle index no longer knows it, so the Proxy drops it unrouted.)
+  BOOST_CHECK(b.flows.by_handle(h) == nullptr);
   b.send(at_s(112), kGuestIp, 5000, kRemoteIp, 9, bytes_of("c"));
   BOOST_CHECK_EQUAL(b.host.opened().size(), 2u);
   BOOST_CHECK_EQUAL(b.nat.flow_count(), 1u);
@@ -171,21 +167,21 @@ BOOST_AUTO_TEST_CASE(flow_cap_expires_the_least_recently_active) {
   b.send(at_ms(3), kGuestIp, 1000, kRemoteIp, 9, bytes_of("A2"));
   b.send(at_ms(4), kGuestIp, 1003, kRemoteIp, 9, bytes_of("D"));
   BOOST_CHECK_EQUAL(b.nat.flow_count(), 3u);
-  BOOST_CHECK_EQUAL(b.nat.handle_count(), 3u);
+  BOOST_CHECK_EQUAL(b.flows.open_handles(), 3u);
   BOOST_CHECK_EQUAL(b.nat.timer_count(), 3u);
   BOOST_CHECK(!b.host.is_open(bh));
   BOOST_CHECK(b.host.is_open(a));
   BOOST_CHECK_EQUAL(b.host.open_count(), 3u);
   BOOST_CHECK_EQUAL(b.stats[Counter::udp_flows_evicted], 1u);
   std::map<std::uint16_t, bool> ports;
-  for (const UdpFlowRow& row : b.nat.flows()) ports[row.guest_port] = true;
+  for (const std::uint16_t port : b.guest_ports(FlowProtocol::udp)) ports[port] = true;
   BOOST_CHECK(ports.count(1000) && ports.count(1002) && ports.count(1003) && !ports.count(1001));
   // The evicted guest port comes back as a new flow, evicting the next oldest (C).
   b.send(at_ms(5), kGuestIp, 1001, kRemoteIp, 9, bytes_of("B2"));
   BOOST_CHECK_EQUAL(b.nat.flow_count(), 3u);
   BOOST_CHECK_EQUAL(b.stats[Counter::udp_flows_evicted], 2u);
   BOOST_CHECK(!b.host.is_open(b.host.opened().at(2)));
-  b.nat.close_all();
+  b.nat.close_all(at_s(1000));
   b.check_no_leaks();
 }
 
@@ -284,7 +280,7 @@ BOOST_AUTO_TEST_CASE(full_link_stops_host_reads_until_writable) {
   b.host.script_udp_datagram(h1, host::Endpoint{kRemoteIp, 9}, bytes_of("three"));
   b.host_events(at_ms(1));
   BOOST_CHECK_EQUAL(b.link.frames.size(), 1u);
-  BOOST_CHECK(b.nat.link_blocked());
+  BOOST_CHECK(b.gate.full());
   BOOST_CHECK(b.nat.holding_datagram());
   // Read interest is off and nothing more was read from the socket.
   BOOST_CHECK(!b.host.socket(h1)->read_interest);
@@ -294,19 +290,18 @@ BOOST_AUTO_TEST_CASE(full_link_stops_host_reads_until_writable) {
   b.host_events(at_ms(2));
   BOOST_CHECK_EQUAL(b.host.socket(h2)->udp_in.size(), 1u);
   BOOST_CHECK(!b.host.socket(h2)->read_interest);
-  BOOST_CHECK_EQUAL(b.nat.ready_count(), 2u);
+  BOOST_CHECK_EQUAL(b.nat.parked_count(), 2u);
 
   b.link.capacity = SIZE_MAX;
-  b.iface.on_link_writable(at_ms(3));
-  b.nat.on_link_writable(at_ms(3));
-  BOOST_CHECK(!b.nat.link_blocked());
+  b.link_writable(at_ms(3), b.nat);
+  BOOST_CHECK(!b.gate.full());
   std::vector<Frame> frames = b.link.take();
   BOOST_REQUIRE_EQUAL(frames.size(), 4u);
   const char* expected[] = {"one", "two", "three", "other"};
   for (std::size_t i = 0; i < 4; ++i) BOOST_CHECK(parse_udp_frame(frames[i]).payload == bytes_of(expected[i]));
   BOOST_CHECK(b.host.socket(h1)->read_interest);
   BOOST_CHECK(b.host.socket(h2)->read_interest);
-  BOOST_CHECK_EQUAL(b.nat.ready_count(), 0u);
+  BOOST_CHECK_EQUAL(b.nat.parked_count(), 0u);
   BOOST_CHECK_EQUAL(b.stats.total_drops(), 0u);
   // Re-armed interest raises readable only with data waiting: none is.
   b.host_events(at_ms(4));
@@ -326,6 +321,6 @@ BOOST_AUTO_TEST_CASE(expiry_while_blocked_discards_the_held_datagram) {
   BOOST_CHECK_EQUAL(b.stats[Drop::udp_pending_discarded], 1u);
   b.check_no_leaks();
   b.link.capacity = SIZE_MAX;
-  b.nat.on_link_writable(at_s(62));
+  b.link_writable(at_s(62), b.nat);
   BOOST_CHECK(b.link.frames.empty());
 }
