@@ -10,7 +10,8 @@
 
 #include "pybind/bindings.h"
 #include "sim/link/link_rule.h"
-#include "sim/scenario/capture.h"
+#include "sim/scenario/loader.h"
+#include "sim/testbed/testbed_counters.h"
 #include "stack/proxy/proxy.h"
 
 namespace tapwire::pybind {
@@ -99,20 +100,8 @@ py::dict link_params_dict(const sim::LinkParams& p) {
 
 py::dict link_counters_dict(const sim::LinkCounters& c) {
   py::dict d;
-  d["sent"] = c.sent;
-  d["bytes_sent"] = c.bytes_sent;
-  d["delivered"] = c.delivered;
-  d["bytes_delivered"] = c.bytes_delivered;
-  d["dropped_loss"] = c.dropped_loss;
-  d["dropped_queue"] = c.dropped_queue;
-  d["dropped_blackhole"] = c.dropped_blackhole;
-  d["dropped_partition"] = c.dropped_partition;
-  d["dropped_rule"] = c.dropped_rule;
+  for (const sim::LinkCounterField& f : sim::link_counter_fields()) d[f.name] = c.*(f.field);
   d["dropped"] = c.dropped();
-  d["duplicated"] = c.duplicated;
-  d["reordered"] = c.reordered;
-  d["corrupted"] = c.corrupted;
-  d["delayed_by_rule"] = c.delayed_by_rule;
   return d;
 }
 
@@ -185,20 +174,26 @@ bool run_session(PySim& sim, const py::object& predicate, Instant deadline) {
   return held;
 }
 
+// A keyword argument of Sim(...) as JSON, for the loader's section reader.
+std::optional<nlohmann::json> section_json(const py::object& value, const char* name) {
+  if (value.is_none()) return std::nullopt;
+  auto parsed = proxy::parse_json_text(json_dumps(value), std::string("<python> ") + name);
+  if (!parsed.ok()) raise_value_error(parsed.error().to_string());
+  return std::move(parsed).value();
+}
+
 std::shared_ptr<PySim> make_sim(std::uint64_t seed, const py::object& proxy, const py::object& vm,
                                 const py::object& link, const py::object& host) {
-  py::dict doc;
-  doc["name"] = "python";
-  doc["seed"] = seed;
-  // The loader requires a duration; a Sim runs as long as Python asks, so this only
-  // bounds nothing (a Sim has no timed actions).
-  doc["duration"] = "1s";
-  if (!proxy.is_none()) doc["proxy"] = proxy;
-  if (!vm.is_none()) doc["vm"] = vm;
-  if (!link.is_none()) doc["link"] = link;
-  if (!host.is_none()) doc["host"] = host;
-  auto made = SimSession::create(json_dumps(doc), "<python>", "", std::nullopt, false);
-  if (auto* err = std::get_if<std::string>(&made)) raise_value_error(*err);
+  const auto proxy_json = section_json(proxy, "proxy");
+  const auto vm_json = section_json(vm, "vm");
+  const auto link_json = section_json(link, "link");
+  const auto host_json = section_json(host, "host");
+  auto ptr = [](const std::optional<nlohmann::json>& j) { return j ? &*j : nullptr; };
+  auto setup = sim::load_world_setup(
+      sim::WorldSetupJson{ptr(proxy_json), ptr(vm_json), ptr(link_json), ptr(host_json)}, "<python>");
+  if (!setup.ok()) raise_value_error(setup.error().to_string());
+  auto made = SimSession::from_setup(setup.value(), seed);
+  if (auto* err = std::get_if<std::string>(&made)) raise_value_error("<python>: " + *err);
   return std::make_shared<PySim>(PySim{std::get<SessionPtr>(made), false});
 }
 
@@ -207,13 +202,27 @@ std::shared_ptr<PySim> sim_from_scenario(const py::object& path_or_dict, std::op
   if (py::isinstance<py::dict>(path_or_dict)) {
     py::dict doc = py::reinterpret_borrow<py::dict>(path_or_dict).attr("copy")();
     if (!doc.contains("name")) doc["name"] = "python";
-    made = SimSession::create(json_dumps(doc), "<python>", "", seed, true);
+    made = SimSession::from_scenario_text(json_dumps(doc), "<python>", seed);
   } else {
     const std::string path = py::module_::import("os").attr("fspath")(path_or_dict).cast<std::string>();
-    made = SimSession::from_file(path, seed);
+    made = SimSession::from_scenario_file(path, seed);
   }
   if (auto* err = std::get_if<std::string>(&made)) raise_value_error(*err);
   return std::make_shared<PySim>(PySim{std::get<SessionPtr>(made), false});
+}
+
+// What run_until waited for, for its timeout message: `what` when given, else the
+// predicate's name and, for a lambda, where it was written ("<lambda> at test_x.py:12").
+std::string predicate_description(const py::object& predicate, const std::optional<std::string>& what) {
+  if (what) return *what;
+  if (!py::hasattr(predicate, "__name__")) return py::repr(predicate).cast<std::string>();
+  std::string name = py::str(predicate.attr("__name__"));
+  if (py::hasattr(predicate, "__code__")) {
+    const py::object code = predicate.attr("__code__");
+    const std::string file = py::module_::import("os.path").attr("basename")(code.attr("co_filename")).cast<std::string>();
+    name += " at " + file + ":" + py::str(code.attr("co_firstlineno")).cast<std::string>();
+  }
+  return "predicate " + name;
 }
 
 }  // namespace
@@ -275,28 +284,30 @@ the clock runs; its expectations are not evaluated (use tapwire.run_scenario for
       "releasing the GIL. Afterwards sim.now == the old now + seconds.");
   sim.def(
       "run_until",
-      [](PySim& s, const py::object& predicate, double timeout) {
+      [](PySim& s, const py::object& predicate, double timeout, const std::optional<std::string>& what) {
         check_idle(s, "run_until");
         if (!PyCallable_Check(predicate.ptr())) raise_value_error("run_until: predicate must be callable");
         const Instant start = s.session->world().now();
         const Instant deadline = start + duration_from_seconds(timeout, "timeout");
         if (run_session(s, predicate, deadline)) return true;
-        const std::string msg = "run_until: predicate still false at virtual time " +
-                                to_string(s.session->world().now()) + " (timeout " +
-                                to_string(deadline - start) + " after " + to_string(start) + ")";
+        const std::string msg =
+            sim::missed_wait_message(s.session->world(), predicate_description(predicate, what), start, deadline);
         PyErr_SetString(PyExc_TimeoutError, msg.c_str());
         throw py::error_already_set();
       },
-      py::arg("predicate"), py::arg("timeout"), R"doc(
+      py::arg("predicate"), py::arg("timeout"), py::kw_only(), py::arg("what") = py::none(), R"doc(
 Runs until predicate() is true and returns True.
 
 The predicate is evaluated once before running, then after every virtual instant at
 which events ran (never in between). It may have side effects and may call send(),
 recv(), state and other views, but not run_for/run_until. `timeout` is in virtual
 seconds from now; if the event queue empties, time jumps to the deadline. When the
-deadline passes with the predicate still false, raises TimeoutError naming the virtual
-time (sim.now is then the deadline). An exception raised by the predicate stops the run
-and propagates. The GIL is released while the simulation runs and taken back for each
+deadline passes with the predicate still false, raises TimeoutError naming what it
+waited for (`what`, or the predicate's name with its file and line) and the virtual
+time reached (sim.now is then the deadline):
+    run_until: timed out waiting for conn established: still false at virtual time
+    5.000000000s (timeout 3s after 2.000000000s)
+An exception raised by the predicate stops the run and propagates. The GIL is released while the simulation runs and taken back for each
 evaluation of the predicate.
 )doc");
   sim.def_property_readonly(

@@ -1,17 +1,22 @@
-// SimSession: the world behind one Python `tapwire.Sim`, built by the scenario runner's
-// own code (sim/scenario: SimulationRun / RunState), so a scenario run and a Python
-// simulation are wired exactly alike (DESIGN.md §8: the module has no logic of its own).
+// SimSession: the world behind one Python `tapwire.Sim`, a test bed
+// (sim/testbed/testbed.h) built by the same C++ calls the scenario runner makes, so a
+// scenario run and a Python simulation are wired exactly alike (docs/architecture.md
+// §Test bed: the module has no logic of its own).
 //
-// Theory of operation. A Sim is a scenario without a duration: Sim(seed, proxy=...,
-// vm=..., link=..., host=...) becomes the JSON document {"name": "python", "seed": ..,
-// "duration": .., "proxy": .., ...}, loaded by sim/scenario/loader.h (so errors name the
-// JSON path, "$.proxy.mtu: ..."), and handed to a SimulationRun, whose RunState is the
-// World, Link, FrameCapture, Proxy, SimHostNet and GuestVm. The session never calls
-// SimulationRun::run(): Python drives the World in segments (run_for / run_until), and
-// after every instant the runner's after_instant_checks() runs, as it does in run().
-// A Sim made from a scenario file also gets the scenario's actions scheduled at their
-// times and its `never` checks armed (the runner's schedule_actions / arm_expectations).
-// leaks() is the runner's collect_leaks(), the same list a scenario's no_leaks checks.
+// Theory of operation. Two ways in:
+// - Sim(seed, proxy=..., vm=..., link=..., host=...): each keyword dict is read as the
+//   scenario file's section of that name (sim/scenario/loader.h load_world_setup, so
+//   errors name the JSON path, "<python>: $.proxy.mtu: ..."), and the resulting
+//   WorldSetup becomes TestBedOptions through the runner's own testbed_options(). The
+//   session owns the TestBed; nothing scenario-side exists.
+// - Sim.from_scenario(path or dict): the scenario is loaded and handed to a
+//   SimulationRun, whose RunState holds the TestBed; the scenario's actions are
+//   scheduled at their times and its `never` checks armed (the runner's
+//   schedule_actions / arm_expectations), and after every instant the runner's
+//   after_instant_checks() runs, as it does in SimulationRun::run(). The session never
+//   calls run(): Python drives the World in segments (run_for / run_until).
+// stats() and leaks() are the test bed's counters() and leaks(): the same names a
+// scenario report has and the same list a scenario's no_leaks checks.
 //
 // Everything scenario-side stays in sim_session.cpp behind a pimpl, so the binding
 // files compile against this small header only.
@@ -36,7 +41,7 @@ class Proxy;
 
 namespace tapwire::sim {
 class SimHostNet;
-class FrameCapture;
+struct WorldSetup;
 }  // namespace tapwire::sim
 
 namespace tapwire::pybind {
@@ -48,18 +53,17 @@ class SimSession {
  public:
   struct Impl;
 
-  // `json_text` is a scenario document (the Python module fills in name and duration
-  // for Sim(...)). Returns the session, or the loader's error text ("<python>: $.proxy.mtu:
-  // must be between 576 and 65520, got 70000"). `schedule_actions`: perform the
-  // scenario's actions at their times (Sim.from_scenario).
-  static std::variant<std::shared_ptr<SimSession>, std::string> create(const std::string& json_text,
-                                                                       const std::string& origin,
-                                                                       const std::string& base_dir,
-                                                                       std::optional<std::uint64_t> seed,
-                                                                       bool schedule_actions);
-  // The same for a scenario file.
-  static std::variant<std::shared_ptr<SimSession>, std::string> from_file(const std::string& path,
-                                                                          std::optional<std::uint64_t> seed);
+  // A bare test bed for the world `setup` describes (Sim(...)). Returns the session, or
+  // why the setup cannot be built.
+  static std::variant<std::shared_ptr<SimSession>, std::string> from_setup(const sim::WorldSetup& setup,
+                                                                           std::uint64_t seed);
+  // A scenario document (JSON text; `origin` names it in errors) or file, with its
+  // actions performed at their times (Sim.from_scenario). Returns the session, or the
+  // loader's error text ("<python>: $.actions[0].dst: ...").
+  static std::variant<std::shared_ptr<SimSession>, std::string> from_scenario_text(
+      const std::string& json_text, const std::string& origin, std::optional<std::uint64_t> seed);
+  static std::variant<std::shared_ptr<SimSession>, std::string> from_scenario_file(const std::string& path,
+                                                                                   std::optional<std::uint64_t> seed);
   ~SimSession();
   SimSession(const SimSession&) = delete;
   SimSession& operator=(const SimSession&) = delete;
@@ -69,16 +73,12 @@ class SimSession {
   sim::GuestVm& guest();
   proxy::Proxy& proxy();
   sim::SimHostNet& host();
-  sim::FrameCapture& capture();
   std::uint64_t seed() const;
-  // The proxy's host alias (connections to it reach 127.0.0.1) and gateway.
-  wire::Ipv4Addr host_alias() const;
-  wire::Ipv4Addr gateway() const;
 
   // Runs the World to `deadline`; `done` (may be empty) is evaluated once before and
-  // after every instant at which something ran, after the runner's per-instant service.
-  // Returns true as soon as `done` held; false when the deadline passed (now == deadline)
-  // or the World failed (see failure()).
+  // after every instant at which something ran (after the scenario's per-instant
+  // service, for a scenario session). Returns true as soon as `done` held; false when
+  // the deadline passed (now == deadline) or the World failed (see failure()).
   bool run(const std::function<bool()>& done, Instant deadline);
   const std::optional<std::string>& failure() const;
 
@@ -96,8 +96,8 @@ class SimSession {
 
  private:
   explicit SimSession(std::unique_ptr<Impl> impl);
-  static std::shared_ptr<SimSession> start(std::unique_ptr<Impl> impl, std::optional<std::uint64_t> seed,
-                                           bool schedule_actions);
+  static std::variant<std::shared_ptr<SimSession>, std::string> start(
+      std::variant<std::unique_ptr<Impl>, std::string> made);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -119,4 +119,20 @@ bool World::run_until(const std::function<bool()>& done, Instant deadline) {
   return false;
 }
 
+bool World::wait_for(std::string_view what, const std::function<bool()>& done, Instant deadline, std::string* why) {
+  const Instant start = now_;
+  if (run_until(done, deadline)) return true;
+  if (why != nullptr) *why = missed_wait_message(*this, what, start, deadline);
+  return false;
+}
+
+std::string missed_wait_message(const World& world, std::string_view what, Instant start, Instant deadline) {
+  const std::string waited = what.empty() ? std::string("a condition") : std::string(what);
+  if (world.failure())
+    return "run_until: stopped waiting for " + waited + " at virtual time " + to_string(world.now()) + ": " +
+           *world.failure();
+  return "run_until: timed out waiting for " + waited + ": still false at virtual time " + to_string(world.now()) +
+         " (timeout " + to_string(deadline - start) + " after " + to_string(start) + ")";
+}
+
 }  // namespace tapwire::sim

@@ -1,8 +1,8 @@
 // sim::World: the simulator's clock, event queue, seeded randomness, polled nodes and
 // run digest.
 //
-// Theory of operation (DESIGN.md §2, "the simulated driver"). Virtual time starts at
-// 0 and only moves forward, in jumps. One step():
+// Theory of operation (docs/architecture.md §The poll-driven core, the simulated
+// driver). Virtual time starts at 0 and only moves forward, in jumps. One step():
 //   1. t = min(earliest event, every node's poll_at()); a deadline in the past is now.
 //   2. now = t.
 //   3. Run every event due at t, in (time, sequence) order, including events that
@@ -89,6 +89,11 @@ class World {
   // ran; returns true as soon as it holds. Otherwise runs to `deadline`, sets now =
   // deadline and returns false (also on failure()).
   bool run_until(const std::function<bool()>& done, Instant deadline);
+  // run_until(done, deadline) for callers that report a miss: true when `done` held;
+  // otherwise false, and *why (when given) says what it waited for (`what`, e.g.
+  // "conn 3 established") and the virtual time reached (missed_wait_message).
+  bool wait_for(std::string_view what, const std::function<bool()>& done, Instant deadline,
+                std::string* why = nullptr);
 
   RunDigest& digest() { return digest_; }
   const RunDigest& digest() const { return digest_; }
@@ -115,5 +120,11 @@ class World {
   std::uint64_t steps_at_instant_ = 0;
   std::optional<std::string> failure_;
 };
+
+// Why a wait started at `start` for `what` ended at world.now() without `done` holding:
+//   run_until: timed out waiting for conn established: still false at virtual time
+//   5.000000000s (timeout 3s after 2.000000000s)
+// or, when the World failed, that failure.
+std::string missed_wait_message(const World& world, std::string_view what, Instant start, Instant deadline);
 
 }  // namespace tapwire::sim

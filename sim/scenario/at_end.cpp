@@ -2,6 +2,7 @@
 // byte-exact streams, the largest frame per direction and packetdrill-style frame
 // counts.
 #include "sim/scenario/run_state.h"
+#include "stack/proxy/policy.h"
 
 namespace tapwire::sim {
 
@@ -30,7 +31,7 @@ ExpectationResult check_stream(RunState& st, const StreamExpectation& s) {
   std::uint64_t sent = 0, received = 0;
   std::optional<std::string> inexact;
   if (rec->conn) {
-    const GuestConnection* c = st.guest->connection(*rec->conn);
+    const GuestConnection* c = st.guest.connection(*rec->conn);
     if (c == nullptr) {
       r.reason = "connection gone";
       return r;
@@ -46,13 +47,13 @@ ExpectationResult check_stream(RunState& st, const StreamExpectation& s) {
     const Action* a = find_action(st.scenario, s.id);
     const auto* tc = a ? std::get_if<TcpConnectAction>(&a->body) : nullptr;
     if (!inexact && tc && tc->send.kind == Payload::Kind::pattern) {
-      if (auto f = st.host->server(false, st.host_side(tc->dst.ip), tc->dst.port))
+      if (auto f = st.host.server(false, proxy::host_side_of(st.scenario.proxy.host_ip, tc->dst.ip), tc->dst.port))
         if (f->first_pattern_mismatch)
           inexact = "the server received byte " + num(*f->first_pattern_mismatch) + " wrong";
     }
   } else if (rec->listener) {
-    for (std::uint32_t id : st.guest->accepted(*rec->listener)) {
-      const GuestConnection* c = st.guest->connection(id);
+    for (std::uint32_t id : st.guest.accepted(*rec->listener)) {
+      const GuestConnection* c = st.guest.connection(id);
       if (c == nullptr) continue;
       sent += c->bytes_sent();
       received += c->bytes_received();
@@ -61,7 +62,7 @@ ExpectationResult check_stream(RunState& st, const StreamExpectation& s) {
           inexact = "connection " + num(id) + " received byte " + num(*bad) + " not the pattern";
     }
   } else if (rec->client) {
-    HostClientFigures f = st.host->client(*rec->client);
+    HostClientFigures f = st.host.client(*rec->client);
     sent = f.sent;
     received = f.received;
     if (received > 0 && f.first_pattern_mismatch)
@@ -83,31 +84,19 @@ ExpectationResult check_stream(RunState& st, const StreamExpectation& s) {
 
 }  // namespace
 
-// Everything left behind: proxy flows/handles/timers, proxy host sockets other than
-// listeners, and the guest's live connections, apps, floods and queued injections.
-// TIME-WAIT records, DHCP leases, ARP entries and the runner's own bound UDP sockets
-// and listeners are not leaks.
-std::vector<std::string> collect_leaks(RunState& st) {
-  std::vector<std::string> leaks = st.proxy->leaks();
-  for (std::string& l : leaks) l = "proxy: " + l;
-  for (std::string& l : st.host->leaks()) leaks.push_back(std::move(l));
-  const GuestLeakCounts g = st.guest->leak_counts();
-  auto add = [&leaks](std::size_t n, const char* what) {
-    if (n != 0) leaks.push_back("guest: " + num(n) + " " + what);
-  };
-  add(g.tcp_connections, "TCP connections");
-  add(g.open_apps, "unfinished TCP apps");
-  add(g.pending_injects, "frames waiting to be injected");
-  add(g.active_floods, "active floods");
-  return leaks;
-}
+// Everything left behind (TestBed::leaks()): proxy flows/handles/timers, proxy host
+// sockets other than listeners, and the guest's live connections, apps, floods and
+// queued injections. TIME-WAIT records, DHCP leases, ARP entries and the runner's own
+// bound UDP sockets and listeners are not leaks.
+std::vector<std::string> collect_leaks(RunState& st) { return st.bed.leaks(); }
 
 void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out) {
   const AtEndExpectations& e = st.scenario.expect.at_end;
-  // Checked in every run, whatever the scenario says (DESIGN.md §4).
+  // Checked in every run, whatever the scenario says (docs/architecture.md §Flows: no
+  // frame to the guest is larger than the MTU allows).
   {
     const std::size_t limit = st.scenario.proxy.mtu + 14;
-    const std::size_t largest = st.capture->largest(Direction::to_guest);
+    const std::size_t largest = st.capture.largest(Direction::to_guest);
     out.push_back({"invariant", "no frame from the proxy above MTU + 14 (" + num(limit) + " bytes)", largest <= limit,
                    "largest " + num(largest) + " bytes"});
   }
@@ -131,7 +120,7 @@ void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out) {
   for (Direction d : kDirections) {
     const std::optional<std::size_t>& limit = d == Direction::to_guest ? e.max_frame_to_guest : e.max_frame_to_proxy;
     if (!limit) continue;
-    const std::size_t largest = st.capture->largest(d);
+    const std::size_t largest = st.capture.largest(d);
     out.push_back({"at_end", "largest frame " + std::string(to_string(d)) + " <= " + num(*limit), largest <= *limit,
                    "largest " + num(largest) + " bytes"});
   }
@@ -139,7 +128,7 @@ void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out) {
     Condition wrapped{f, "", ""};
     // The watch was registered for the original; evaluate through it.
     auto it = st.frame_watches.find(&f);
-    const std::uint64_t n = it == st.frame_watches.end() ? 0 : st.capture->count(it->second);
+    const std::uint64_t n = it == st.frame_watches.end() ? 0 : st.watches.count(it->second);
     const bool ok = f.count.holds(static_cast<double>(n));
     out.push_back({"at_end", describe(wrapped), ok, num(n) + " frames" + (ok ? "" : " (want " + f.count.to_string() + ")")});
   }

@@ -103,7 +103,7 @@ ConnView conn_view(RunState& st, const std::string& id) {
     return v;
   }
   if (rec->conn) {
-    const GuestConnection* c = st.guest->connection(*rec->conn);
+    const GuestConnection* c = st.guest.connection(*rec->conn);
     if (c == nullptr) {
       v.missing = "connection gone";
       return v;
@@ -116,8 +116,8 @@ ConnView conn_view(RunState& st, const std::string& id) {
   } else if (rec->listener) {
     v.found = true;
     v.state = "LISTEN";
-    for (std::uint32_t id2 : st.guest->accepted(*rec->listener)) {
-      const GuestConnection* c = st.guest->connection(id2);
+    for (std::uint32_t id2 : st.guest.accepted(*rec->listener)) {
+      const GuestConnection* c = st.guest.connection(id2);
       if (c == nullptr) continue;
       if (v.state == "LISTEN") {
         v.state = std::string(c->state());
@@ -127,7 +127,7 @@ ConnView conn_view(RunState& st, const std::string& id) {
       v.received += c->bytes_received();
     }
   } else if (rec->client) {
-    HostClientFigures f = st.host->client(*rec->client);
+    HostClientFigures f = st.host.client(*rec->client);
     v.found = true;
     v.state = host_client_state(f);
     v.error = f.refused ? ConnError::refused : f.reset ? ConnError::reset : ConnError::none;
@@ -168,7 +168,7 @@ Verdict eval_ping(RunState& st, const PingCondition& c) {
   ActionRecord* rec = st.record(c.ping);
   if (rec == nullptr) return {false, "no action \"" + c.ping + "\""};
   std::uint64_t replies = 0;
-  for (std::uint32_t p : rec->pings) replies += st.guest->ping_result(p).ok ? 1 : 0;
+  for (std::uint32_t p : rec->pings) replies += st.guest.ping_result(p).ok ? 1 : 0;
   Verdict out{true, ""};
   if (c.ok) {
     const bool ok = replies > 0;
@@ -181,7 +181,7 @@ Verdict eval_ping(RunState& st, const PingCondition& c) {
 }
 
 Verdict eval_dhcp(RunState& st, const DhcpCondition& c) {
-  const Lease& l = st.guest->lease();
+  const Lease& l = st.guest.lease();
   const bool bound = l.ip.has_value();
   Verdict out{true, ""};
   std::string& o = out.observed;
@@ -203,8 +203,8 @@ Verdict eval_dhcp(RunState& st, const DhcpCondition& c) {
   }
   if (c.mtu) {
     // The VM's interface MTU (what it uses, which depends on dhcp_mtu).
-    note("mtu " + num(st.guest->mtu()));
-    if (st.guest->mtu() != *c.mtu) out.passed = false;
+    note("mtu " + num(st.guest.mtu()));
+    if (st.guest.mtu() != *c.mtu) out.passed = false;
   }
   if (c.lease_time) {
     note("lease_time " + num(l.lease_seconds) + "s");
@@ -233,7 +233,7 @@ Verdict eval_udp(RunState& st, const UdpCondition& c) {
   out.passed &= check(c.reply_bytes, "reply_bytes", rec->udp_reply_bytes, out.observed);
   if (c.icmp_error) {
     IcmpErrorKind seen = IcmpErrorKind::none;
-    const auto& errors = st.capture->icmp_errors_by_udp_port();
+    const auto& errors = st.watches.icmp_errors_by_udp_port();
     auto it = errors.find(*rec->udp_port);
     if (it != errors.end()) {
       switch (it->second.code) {
@@ -268,14 +268,14 @@ Verdict eval_stat(RunState& st, const StatCondition& c) {
 Verdict eval_frames(RunState& st, const FrameCondition& c) {
   auto it = st.frame_watches.find(&c);
   if (it == st.frame_watches.end()) return {false, "frame condition not registered (runner bug)"};
-  const std::uint64_t n = st.capture->count(it->second);
+  const std::uint64_t n = st.watches.count(it->second);
   const bool ok = c.count.holds(static_cast<double>(n));
   return {ok, num(n) + " frames" + (ok ? "" : " (want " + c.count.to_string() + ")")};
 }
 
 Verdict eval_server(RunState& st, const ServerCondition& c) {
   const bool udp = c.proto == ServerProto::udp;
-  auto f = st.host->server(udp, c.server.ip, c.server.port);
+  auto f = st.host.server(udp, c.server.ip, c.server.port);
   if (!f) return {false, "no server at " + c.server.to_string()};
   Verdict out{true, ""};
   out.passed &= check(c.accepted, "accepted", udp ? f->datagrams_received : f->accepted, out.observed);

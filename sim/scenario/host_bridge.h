@@ -1,33 +1,21 @@
-// HostBridge: the scenario runner's only window onto the simulated host (SimHostNet).
+// HostBridge: the scenario runner's view of the test bed's simulated host (SimHostNet).
 //
-// Everything the runner needs from the host -- building it, servers, host-side clients,
-// leak checks, statistics -- goes through here, in the scenario's terms (figures it
-// checks expectations against, counters under "host.").
+// What the runner's actions and expectations need from the host -- servers, host-side
+// clients -- goes through here, in the scenario's terms (the figures it checks
+// expectations against, clients by id). The test bed owns and builds the host; its
+// counters and leaks are the test bed's (sim/testbed/testbed_counters.h).
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "sim/core/world.h"
 #include "sim/host/sim_host_config.h"
-#include "stack/base/time.h"
-#include "stack/host/host_net.h"
 #include "stack/wire/addr.h"
 
 namespace tapwire::sim {
 
 class SimHostNet;
-
-struct HostSetup {
-  std::uint64_t fd_limit = 1024;
-  Duration close_delay = Duration::zero();
-  int backlog = 128;
-  std::vector<ServerSpec> servers;
-};
 
 // What a server saw, summed over its connections (TCP) or datagrams (UDP).
 struct HostServerFigures {
@@ -57,13 +45,9 @@ struct HostClientFigures {
 
 class HostBridge {
  public:
-  HostBridge(World& world, const HostSetup& setup);
-  ~HostBridge();
+  explicit HostBridge(SimHostNet& host) : host_(host) {}
   HostBridge(const HostBridge&) = delete;
   HostBridge& operator=(const HostBridge&) = delete;
-
-  host::HostNet& host_net();
-  SimHostNet& sim();
 
   // Adds (or replaces) a server.
   void add_server(const ServerSpec& server);
@@ -79,15 +63,8 @@ class HostBridge {
   void client_reset(std::uint64_t id);
   HostClientFigures client(std::uint64_t id) const;
 
-  // Open proxy sockets other than listeners ("tcp 192.0.2.100:40000 -> 1.2.3.4:80
-  // ESTABLISHED"), plus lingering fds; empty when the proxy holds nothing.
-  std::vector<std::string> leaks() const;
-  // Host counters under "host." (open_handles, tcp_connects, fd_limit_hits, ...).
-  void add_stats(std::map<std::string, std::uint64_t>& out) const;
-  std::uint64_t open_handles() const;
-
  private:
-  std::unique_ptr<SimHostNet> host_;
+  SimHostNet& host_;
 };
 
 }  // namespace tapwire::sim

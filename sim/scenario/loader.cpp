@@ -97,7 +97,7 @@ void check_references(LoadContext& ctx) {
   }
 }
 
-void check_vm_address(JsonReader& r, const Scenario& s) {
+void check_vm_address(JsonReader& r, const WorldSetup& s) {
   if (r.failed() || !s.vm.ip) return;
   const proxy::ProxyConfig& p = s.proxy;
   wire::Ipv4Addr ip = *s.vm.ip;
@@ -107,6 +107,29 @@ void check_vm_address(JsonReader& r, const Scenario& s) {
   else if (ip == p.gateway_ip) why = "is the gateway's address";
   else if (ip == p.host_ip) why = "is the host alias address";
   if (!why.empty()) r.fail("$.vm.ip", ip.to_string() + " " + why);
+}
+
+// The world's sections, each optional, in the order a scenario file is read.
+struct WorldSections {
+  std::optional<JsonNode> proxy, vm, link, host;
+};
+
+void read_world_setup(JsonReader& r, const WorldSections& in, WorldSetup& out) {
+  if (in.proxy) {
+    proxy::read_proxy_config(r, *in.proxy, out.proxy);
+    if (!r.failed()) {
+      if (auto problem = proxy::validate(out.proxy))
+        r.fail(proxy::key_problem_path(in.proxy->path, *problem), problem->message);
+    }
+  }
+  if (in.vm) read_vm(r, *in.vm, out.vm);
+  check_vm_address(r, out);
+  if (in.link) {
+    LinkChange change;
+    read_link_change(r, *in.link, change);
+    change.apply(out.link_to_guest, out.link_to_proxy);
+  }
+  if (in.host) read_host(r, *in.host, out.host);
 }
 
 }  // namespace
@@ -132,25 +155,29 @@ ScenarioResult load_scenario_json(const nlohmann::json& document, const std::str
     if (!r.failed() && s.duration <= Duration::zero()) r.fail(m->path, "must be longer than 0s");
     if (!r.failed()) ctx.duration = s.duration;
   }
-  if (auto m = r.member(root, "proxy")) {
-    proxy::read_proxy_config(r, *m, s.proxy);
-    if (!r.failed()) {
-      if (auto problem = proxy::validate(s.proxy)) r.fail(proxy::key_problem_path(m->path, *problem), problem->message);
-    }
-  }
-  if (auto m = r.member(root, "vm")) read_vm(r, *m, s.vm);
-  check_vm_address(r, s);
-  if (auto m = r.member(root, "link")) {
-    LinkChange change;
-    read_link_change(r, *m, change);
-    change.apply(s.link_to_guest, s.link_to_proxy);
-  }
-  if (auto m = r.member(root, "host")) read_host(r, *m, s.host);
+  read_world_setup(r, WorldSections{r.member(root, "proxy"), r.member(root, "vm"), r.member(root, "link"),
+                                    r.member(root, "host")},
+                   s);
   if (auto m = r.member(root, "actions")) s.actions = read_actions(ctx, *m);
   if (auto m = r.member(root, "expect")) read_expectations(ctx, *m, s.expect);
   check_references(ctx);
   if (r.failed()) return *r.error();
   return s;
+}
+
+proxy::ConfigResult<WorldSetup> load_world_setup(const WorldSetupJson& sections, const std::string& origin) {
+  using namespace load;
+  JsonReader r(origin);
+  auto node = [](const nlohmann::json* value, const char* path) {
+    return value == nullptr ? std::nullopt : std::optional<JsonNode>(JsonNode{value, path});
+  };
+  WorldSetup setup;
+  read_world_setup(r,
+                   WorldSections{node(sections.proxy, "$.proxy"), node(sections.vm, "$.vm"),
+                                 node(sections.link, "$.link"), node(sections.host, "$.host")},
+                   setup);
+  if (r.failed()) return *r.error();
+  return setup;
 }
 
 ScenarioResult load_scenario_text(std::string_view text, const std::string& origin, const std::string& base_dir) {

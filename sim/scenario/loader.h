@@ -32,4 +32,16 @@ ScenarioResult load_scenario_json(const nlohmann::json& document, const std::str
 ScenarioResult load_scenario_text(std::string_view text, const std::string& origin,
                                   const std::string& base_dir = "");
 
+// The world's sections without a scenario around them (the Python Sim's keyword
+// arguments): each given section is read as the scenario file spells it, and errors name
+// `origin` and the section's path ("<python>: $.proxy.mtu: ..."). Absent sections keep
+// their defaults.
+struct WorldSetupJson {
+  const nlohmann::json* proxy = nullptr;
+  const nlohmann::json* vm = nullptr;
+  const nlohmann::json* link = nullptr;
+  const nlohmann::json* host = nullptr;
+};
+proxy::ConfigResult<WorldSetup> load_world_setup(const WorldSetupJson& sections, const std::string& origin);
+
 }  // namespace tapwire::sim

@@ -67,7 +67,7 @@ void end_host_client(HostBridge& host, std::uint64_t id, ThenStep how) {
 // The frames of a built packet: one, or its fragments (RFC 791 §3.2: offsets in
 // 8-byte units, MF on all but the last).
 std::vector<std::vector<std::uint8_t>> build_frames(RunState& st, const BuiltPacket& b) {
-  const wire::Ipv4Addr src = b.src.value_or(st.guest->ip().value_or(wire::Ipv4Addr{}));
+  const wire::Ipv4Addr src = b.src.value_or(st.guest.ip().value_or(wire::Ipv4Addr{}));
   const std::vector<std::uint8_t> data = payload_bytes(b.payload);
   const Bytes payload(data.data(), data.size());
 
@@ -151,11 +151,11 @@ void do_ping(RunState& st, const PingAction& a, const std::string& id) {
   rec->ping_count = a.count;
   for (std::uint32_t k = 0; k < a.count; ++k) {
     auto send = [&st, a, id] {
-      if (!st.guest->ip()) {
+      if (!st.guest.ip()) {
         fail(st, id, "ping " + a.dst.to_string() + ": the VM has no address yet");
         return;
       }
-      st.record(id)->pings.push_back(st.guest->ping(a.dst, a.size));
+      st.record(id)->pings.push_back(st.guest.ping(a.dst, a.size));
     };
     if (k == 0) {
       send();
@@ -173,7 +173,7 @@ void do_udp_send(RunState& st, const UdpSendAction& a, const std::string& id) {
     while (st.udp_ports.count(port)) ++port;
   }
   if (!st.udp_ports.count(port)) {
-    Status bound = st.guest->udp_bind(port);
+    Status bound = st.guest.udp_bind(port);
     if (!bound.ok()) {
       fail(st, id, "udp_bind(" + std::to_string(port) + "): " + bound.error().reason);
       return;
@@ -185,7 +185,7 @@ void do_udp_send(RunState& st, const UdpSendAction& a, const std::string& id) {
   auto data = std::make_shared<std::vector<std::uint8_t>>(payload_bytes(a.send));
   for (std::uint32_t k = 0; k < a.count; ++k) {
     auto send = [&st, a, id, port, data] {
-      net::SendResult r = st.guest->udp_send(port, a.dst.ip, a.dst.port, Bytes(data->data(), data->size()), a.df);
+      net::SendResult r = st.guest.udp_send(port, a.dst.ip, a.dst.port, Bytes(data->data(), data->size()), a.df);
       if (!net::taken(r) && r != net::SendResult::too_big)
         fail(st, id, "udp_send to " + a.dst.to_string() + ": " + std::string(net::to_string(r)));
     };
@@ -204,13 +204,13 @@ void do_tcp_close(RunState& st, const TcpCloseAction& a, const std::string& id) 
     return;
   }
   if (target->conn) {
-    if (GuestConnection* c = st.guest->connection(*target->conn)) end_guest_connection(*c, a.how);
+    if (GuestConnection* c = st.guest.connection(*target->conn)) end_guest_connection(*c, a.how);
   } else if (target->listener) {
-    for (std::uint32_t conn : st.guest->accepted(*target->listener))
-      if (GuestConnection* c = st.guest->connection(conn)) end_guest_connection(*c, a.how);
-    if (a.how == ThenStep::close || a.how == ThenStep::reset) (void)st.guest->tcp_unlisten(*target->listener);
+    for (std::uint32_t conn : st.guest.accepted(*target->listener))
+      if (GuestConnection* c = st.guest.connection(conn)) end_guest_connection(*c, a.how);
+    if (a.how == ThenStep::close || a.how == ThenStep::reset) (void)st.guest.tcp_unlisten(*target->listener);
   } else if (target->client) {
-    end_host_client(*st.host, *target->client, a.how);
+    end_host_client(st.host, *target->client, a.how);
   } else {
     fail(st, id, "tcp_close: \"" + a.target + "\" made no connection");
   }
@@ -236,7 +236,7 @@ void do_inject_pcap(RunState& st, const InjectPcapAction& a, const std::string& 
     if (eth.ok() && eth.value().src() == st.scenario.proxy.gateway_mac) continue;
     if (!first) first = r.ts;
     auto frame = std::make_shared<std::vector<std::uint8_t>>(r.data.begin(), r.data.end());
-    st.world.schedule_in(r.ts - *first, [&st, frame] { st.guest->inject(Bytes(frame->data(), frame->size())); });
+    st.world.schedule_in(r.ts - *first, [&st, frame] { st.guest.inject(Bytes(frame->data(), frame->size())); });
   }
 }
 
@@ -249,7 +249,7 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
       [&](const auto& a) {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, DhcpAction>) {
-          st.guest->start_dhcp();
+          st.guest.start_dhcp();
         } else if constexpr (std::is_same_v<T, PingAction>) {
           do_ping(st, a, id);
         } else if constexpr (std::is_same_v<T, TcpConnectAction>) {
@@ -261,7 +261,7 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
           }
           script.expect_echo = a.expect_echo;
           script.then = guest_then(a.then);
-          auto conn = st.guest->tcp_connect(a.dst.ip, a.dst.port, script, a.src_port);
+          auto conn = st.guest.tcp_connect(a.dst.ip, a.dst.port, script, a.src_port);
           if (!conn.ok()) {
             fail(st, id, "tcp_connect " + a.dst.to_string() + ": " + conn.error().reason);
           } else {
@@ -276,24 +276,24 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
             case ServerBehaviour::accept_then_close: mode = GuestServerMode::accept_then_close; break;
             default: break;
           }
-          auto l = st.guest->tcp_listen(a.port, mode, a.bytes);
+          auto l = st.guest.tcp_listen(a.port, mode, a.bytes);
           if (!l.ok()) {
             fail(st, id, "tcp_listen " + std::to_string(a.port) + ": " + l.error().reason);
           } else {
             rec->listener = l.value();
           }
         } else if constexpr (std::is_same_v<T, HostConnectAction>) {
-          const std::uint64_t client = st.host->client_connect(a.dst.ip, a.dst.port);
+          const std::uint64_t client = st.host.client_connect(a.dst.ip, a.dst.port);
           rec->client = client;
           if (a.send.kind == Payload::Kind::text) {
-            st.host->client_send_text(client, a.send.text);
+            st.host.client_send_text(client, a.send.text);
           } else if (a.send.kind == Payload::Kind::pattern) {
-            st.host->client_send_pattern(client, a.send.size);
+            st.host.client_send_pattern(client, a.send.size);
           }
           if (a.expect_echo) {
             st.host_scripts.push_back(HostClientScript{client, a.send.length(), a.then, false});
           } else {
-            end_host_client(*st.host, client, a.then);
+            end_host_client(st.host, client, a.then);
           }
         } else if constexpr (std::is_same_v<T, UdpSendAction>) {
           do_udp_send(st, a, id);
@@ -307,7 +307,7 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
             frames.push_back(a.frame);
           }
           for (std::uint32_t k = 0; k < a.count; ++k)
-            for (const auto& f : frames) st.guest->inject(Bytes(f.data(), f.size()));
+            for (const auto& f : frames) st.guest.inject(Bytes(f.data(), f.size()));
         } else if constexpr (std::is_same_v<T, InjectPcapAction>) {
           do_inject_pcap(st, a, id);
         } else if constexpr (std::is_same_v<T, FloodAction>) {
@@ -319,7 +319,7 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
           spec.interval = a.interval;
           spec.bytes = a.size;
           spec.abandon = a.kind == FloodKind::tcp;
-          rec->flood = st.guest->flood(spec);
+          rec->flood = st.guest.flood(spec);
         } else if constexpr (std::is_same_v<T, LinkAction>) {
           LinkParams to_guest = st.link.params(Direction::to_guest);
           LinkParams to_proxy = st.link.params(Direction::to_proxy);
@@ -350,9 +350,9 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
         } else if constexpr (std::is_same_v<T, LinkRuleAction>) {
           st.link.add_rule(a.rule);
         } else if constexpr (std::is_same_v<T, ServerStartAction>) {
-          st.host->add_server(a.server);
+          st.host.add_server(a.server);
         } else if constexpr (std::is_same_v<T, ServerStopAction>) {
-          if (!st.host->remove_server(a.proto == ServerProto::udp, a.listen.ip, a.listen.port))
+          if (!st.host.remove_server(a.proto == ServerProto::udp, a.listen.ip, a.listen.port))
             fail(st, id, "server_stop: no server at " + a.listen.to_string());
         }
       },

@@ -1,51 +1,30 @@
-// RunState: the world of one scenario run and the runner's bookkeeping, shared by the
+// RunState: one scenario run's test bed and the runner's bookkeeping, shared by the
 // runner's parts (runner.cpp builds and drives it, run_actions.cpp performs actions,
 // expectations.cpp evaluates conditions). Internal to sim/scenario: callers use
 // runner.h.
 //
-// Wiring (DESIGN.md §2, the simulated driver):
-//
-//   GuestVm ──FramePort(to_proxy)──► Link ──receiver(to_proxy)──► Proxy::on_frame
-//   GuestVm ◄──receiver(to_guest)─── Link ◄──FramePort(to_guest)── Proxy (its FrameLink)
-//   Proxy ◄──HostEventSink── SimHostNet (World events)      Proxy ──HostNet──► SimHostNet
-//
-// The Proxy is polled by the World through ProxyNode; the guest is a Node itself.
-// Registration order, hence poll order within an instant: proxy, then guest.
+// The world itself -- World, Link, Proxy, SimHostNet, GuestVm, FrameCapture and their
+// wiring -- is the TestBed's (sim/testbed/testbed.h, docs/architecture.md §Test bed);
+// a scenario's bed always has a guest. RunState adds what a scenario needs on top: the
+// records of its actions, its frame conditions (FrameWatches on the capture, from time
+// zero), its `never` states, and counter lookups by name.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "sim/core/node.h"
-#include "sim/core/world.h"
-#include "sim/guest/guest_vm.h"
-#include "sim/link/frame_port.h"
-#include "sim/link/link.h"
-#include "sim/scenario/capture.h"
+#include "sim/scenario/frame_watches.h"
 #include "sim/scenario/host_bridge.h"
 #include "sim/scenario/report.h"
 #include "sim/scenario/runner.h"
 #include "sim/scenario/scenario.h"
-#include "stack/proxy/proxy.h"
+#include "sim/testbed/testbed.h"
 
 namespace tapwire::sim {
-
-// The proxy as a World node.
-class ProxyNode final : public Node {
- public:
-  explicit ProxyNode(proxy::Proxy& proxy) : proxy_(proxy) {}
-  void poll(Instant now) override { proxy_.poll(now); }
-  std::optional<Instant> poll_at() const override { return proxy_.poll_at(); }
-  std::string name() const override { return "proxy"; }
-
- private:
-  proxy::Proxy& proxy_;
-};
 
 // What an action created, by action id.
 struct ActionRecord {
@@ -84,20 +63,20 @@ struct NeverState {
 
 struct RunState {
   RunState(const Scenario& s, const RunOptions& o);
-  ~RunState();
 
   const Scenario& scenario;
   RunOptions options;
   std::uint64_t seed;
 
-  World world;
-  Link link;
-  std::unique_ptr<FrameCapture> capture;
-  std::unique_ptr<FramePort> proxy_port;
-  std::unique_ptr<HostBridge> host;
-  std::unique_ptr<proxy::Proxy> proxy;
-  std::unique_ptr<ProxyNode> proxy_node;
-  std::unique_ptr<GuestVm> guest;
+  TestBed bed;
+  // Parts of the bed, by the names the runner's files use.
+  World& world;
+  Link& link;
+  proxy::Proxy& proxy;
+  GuestVm& guest;
+  FrameCapture& capture;
+  HostBridge host;
+  FrameWatches watches;
 
   std::map<std::string, ActionRecord> actions;  // by id ("#<index>" when the action has none)
   std::vector<HostClientScript> host_scripts;
@@ -115,8 +94,6 @@ struct RunState {
   // The value of a counter by its dotted name; nullopt when there is no such counter.
   std::optional<std::uint64_t> stat(const std::string& name);
   std::map<std::string, std::uint64_t> stats_snapshot();
-  // The host endpoint a guest destination reaches (the host alias maps to 127.0.0.1).
-  wire::Ipv4Addr host_side(wire::Ipv4Addr guest_dst) const;
   ActionRecord* record(const std::string& id);
 };
 

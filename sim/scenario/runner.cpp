@@ -1,19 +1,19 @@
 #include "sim/scenario/runner.h"
 
 #include <algorithm>
-#include <set>
 #include <utility>
 
-#include "sim/core/wallclock.h"
 #include "sim/core/pattern.h"
+#include "sim/core/wallclock.h"
 #include "sim/scenario/loader.h"
 #include "sim/scenario/run_state.h"
+#include "sim/testbed/testbed_counters.h"
 
 namespace tapwire::sim {
 
 namespace {
 
-GuestVmConfig guest_config(const Scenario& s) {
+GuestVmConfig guest_config(const WorldSetup& s) {
   GuestVmConfig g;
   g.mac = s.vm.mac;
   g.mtu = s.vm.mtu;
@@ -29,68 +29,14 @@ GuestVmConfig guest_config(const Scenario& s) {
   return g;
 }
 
-HostSetup host_setup(const Scenario& s) {
-  HostSetup h;
-  h.fd_limit = s.host.fd_limit;
-  h.close_delay = s.host.close_delay;
-  h.backlog = static_cast<int>(s.host.backlog);
-  h.servers = s.host.servers;
-  return h;
-}
-
-proxy::ProxyConfig proxy_config(const Scenario& s) {
-  proxy::ProxyConfig c = s.proxy;
-  // "0 = derived from the fd limit (host.fd_limit in the simulator)".
-  if (c.max_connections == 0) c.max_connections = s.host.fd_limit;
+SimHostConfig host_config(const HostConfig& h) {
+  SimHostConfig c;
+  c.fd_limit = h.fd_limit;
+  c.close_delay = h.close_delay;
+  c.backlog = static_cast<int>(h.backlog);
+  c.servers = h.servers;
   return c;
 }
-
-// (name, member) tables for the counters reported by name.
-struct LinkField {
-  const char* name;
-  std::uint64_t LinkCounters::*field;
-};
-constexpr LinkField kLinkFields[] = {
-    {"sent", &LinkCounters::sent},
-    {"bytes_sent", &LinkCounters::bytes_sent},
-    {"delivered", &LinkCounters::delivered},
-    {"bytes_delivered", &LinkCounters::bytes_delivered},
-    {"dropped_loss", &LinkCounters::dropped_loss},
-    {"dropped_queue", &LinkCounters::dropped_queue},
-    {"dropped_blackhole", &LinkCounters::dropped_blackhole},
-    {"dropped_partition", &LinkCounters::dropped_partition},
-    {"dropped_rule", &LinkCounters::dropped_rule},
-    {"duplicated", &LinkCounters::duplicated},
-    {"reordered", &LinkCounters::reordered},
-    {"corrupted", &LinkCounters::corrupted},
-    {"delayed_by_rule", &LinkCounters::delayed_by_rule},
-};
-
-struct GuestField {
-  const char* name;
-  std::uint64_t GuestCounters::*field;
-};
-constexpr GuestField kGuestFields[] = {
-    {"frames_in", &GuestCounters::frames_in},
-    {"frames_injected", &GuestCounters::frames_injected},
-    {"inject_queued", &GuestCounters::inject_queued},
-    {"echo_requests_answered", &GuestCounters::echo_requests_answered},
-    {"echo_replies_unmatched", &GuestCounters::echo_replies_unmatched},
-    {"icmp_errors_in", &GuestCounters::icmp_errors_in},
-    {"pings_sent", &GuestCounters::pings_sent},
-    {"pings_ok", &GuestCounters::pings_ok},
-    {"pings_timed_out", &GuestCounters::pings_timed_out},
-    {"udp_sent", &GuestCounters::udp_sent},
-    {"udp_received", &GuestCounters::udp_received},
-    {"udp_no_socket", &GuestCounters::udp_no_socket},
-    {"udp_queue_full", &GuestCounters::udp_queue_full},
-    {"tcp_segments_in", &GuestCounters::tcp_segments_in},
-    {"tcp_bad_segments", &GuestCounters::tcp_bad_segments},
-    {"tcp_segments_out", &GuestCounters::tcp_segments_out},
-    {"tcp_segments_too_big", &GuestCounters::tcp_segments_too_big},
-    {"not_for_us", &GuestCounters::not_for_us},
-    {"link_full", &GuestCounters::link_full},
-};
 
 std::string action_key(const Action& a, std::size_t index) {
   return a.id.empty() ? "#" + std::to_string(index) : a.id;
@@ -101,45 +47,41 @@ std::string action_key(const Action& a, std::size_t index) {
 // ---------------------------------------------------------------------------------
 // RunState
 
-RunState::RunState(const Scenario& s, const RunOptions& o)
-    : scenario(s), options(o), seed(o.seed.value_or(s.seed)), world(seed), link(world, "link") {
-  link.set_params(Direction::to_guest, s.link_to_guest);
-  link.set_params(Direction::to_proxy, s.link_to_proxy);
-  capture = std::make_unique<FrameCapture>(link, o.record_pcap, o.capture_cap);
-  proxy_port = std::make_unique<FramePort>(world, link, Direction::to_guest, 4096);
-  host = std::make_unique<HostBridge>(world, host_setup(s));
-  proxy = std::make_unique<proxy::Proxy>(proxy_config(s), *proxy_port, host->host_net(), world.rng("proxy"));
-  host->host_net().set_event_sink(proxy.get());
-  proxy_port->set_event_sink(proxy.get());
-  link.set_receiver(Direction::to_proxy, [p = proxy.get()](Instant now, Bytes frame) { p->on_frame(now, frame); });
-  proxy_node = std::make_unique<ProxyNode>(*proxy);
-  world.add_node(*proxy_node);
-  guest = std::make_unique<GuestVm>(world, link, guest_config(s), Direction::to_proxy);
+TestBedOptions testbed_options(const WorldSetup& setup, std::uint64_t seed, const CaptureOptions& capture) {
+  TestBedOptions o;
+  o.seed = seed;
+  o.proxy = setup.proxy;
+  o.to_guest = setup.link_to_guest;
+  o.to_proxy = setup.link_to_proxy;
+  o.host = host_config(setup.host);
+  o.guest = guest_config(setup);
+  o.capture = capture;
+  return o;
 }
 
-RunState::~RunState() {
-  // The guest removes itself from the World and the Link; the proxy's node goes first
-  // so no poll reaches a destroyed proxy.
-  guest.reset();
-  if (proxy_node) world.remove_node(*proxy_node);
-  link.set_receiver(Direction::to_proxy, nullptr);
-}
+RunState::RunState(const Scenario& s, const RunOptions& o)
+    : scenario(s),
+      options(o),
+      seed(o.seed.value_or(s.seed)),
+      bed(testbed_options(s, seed, CaptureOptions{o.record_pcap, o.capture_cap})),
+      world(bed.world()),
+      link(bed.link()),
+      proxy(bed.proxy()),
+      guest(*bed.guest()),
+      capture(bed.capture()),
+      host(bed.host()),
+      watches(bed.capture()) {}
 
 ActionRecord* RunState::record(const std::string& id) {
   auto it = actions.find(id);
   return it == actions.end() ? nullptr : &it->second;
 }
 
-wire::Ipv4Addr RunState::host_side(wire::Ipv4Addr guest_dst) const {
-  if (guest_dst == scenario.proxy.host_ip) return wire::Ipv4Addr::from_octets(127, 0, 0, 1);
-  return guest_dst;
-}
-
 void RunState::service() {
   // UDP replies on the guest's bound ports.
   for (const auto& [port, id] : udp_ports) {
     ActionRecord* rec = record(id);
-    while (auto d = guest->udp_recv(port)) {
+    while (auto d = guest.udp_recv(port)) {
       if (rec == nullptr) continue;
       ++rec->udp_replies;
       if (!rec->udp_reply_mismatch) {
@@ -152,7 +94,7 @@ void RunState::service() {
   // Host clients that wait for their echo before their last step.
   for (HostClientScript& hs : host_scripts) {
     if (hs.done) continue;
-    HostClientFigures f = host->client(hs.client);
+    HostClientFigures f = host.client(hs.client);
     if (f.refused || f.reset) {
       hs.done = true;
       continue;
@@ -161,39 +103,14 @@ void RunState::service() {
     hs.done = true;
     switch (hs.then) {
       case ThenStep::none: break;
-      case ThenStep::half_close: host->client_shutdown(hs.client); break;
-      case ThenStep::close: host->client_close(hs.client); break;
-      case ThenStep::reset: host->client_reset(hs.client); break;
+      case ThenStep::half_close: host.client_shutdown(hs.client); break;
+      case ThenStep::close: host.client_close(hs.client); break;
+      case ThenStep::reset: host.client_reset(hs.client); break;
     }
   }
 }
 
-std::map<std::string, std::uint64_t> RunState::stats_snapshot() {
-  std::map<std::string, std::uint64_t> out;
-  for (const auto& [k, v] : proxy->stats()) out["proxy." + k] = v;
-  for (Direction d : kDirections) {
-    const LinkCounters& c = link.counters(d);
-    const std::string prefix = "link." + std::string(to_string(d)) + ".";
-    for (const LinkField& f : kLinkFields) out[prefix + f.name] = c.*(f.field);
-    out[prefix + "dropped"] = c.dropped();
-    out["capture." + std::string(to_string(d)) + ".frames"] = capture->frames(d);
-    out["capture." + std::string(to_string(d)) + ".bytes"] = capture->bytes(d);
-    out["capture." + std::string(to_string(d)) + ".largest"] = capture->largest(d);
-  }
-  const GuestCounters& g = guest->counters();
-  for (const GuestField& f : kGuestFields) out[std::string("guest.") + f.name] = g.*(f.field);
-  out["guest.dhcp.discovers_sent"] = guest->dhcp().stats().discovers_sent;
-  out["guest.dhcp.requests_sent"] = guest->dhcp().stats().requests_sent;
-  out["guest.dhcp.acks"] = guest->dhcp().stats().acks;
-  out["guest.port.would_block"] = guest->port().stats().would_block;
-  out["proxy.port.would_block"] = proxy_port->stats().would_block;
-  host->add_stats(out);
-  out["world.steps"] = world.stats().steps;
-  out["world.events_run"] = world.stats().events_run;
-  out["world.polls"] = world.stats().polls;
-  out["world.frames_digested"] = world.digest().frames();
-  return out;
-}
+std::map<std::string, std::uint64_t> RunState::stats_snapshot() { return bed.counters(); }
 
 std::optional<std::uint64_t> RunState::stat(const std::string& name) {
   auto it = stat_getters.find(name);
@@ -204,25 +121,25 @@ std::optional<std::uint64_t> RunState::stat(const std::string& name) {
       const std::string_view reason = n.substr(11);
       for (std::uint16_t i = 0; i < static_cast<std::uint16_t>(proxy::Drop::count_); ++i) {
         const auto d = static_cast<proxy::Drop>(i);
-        if (proxy::to_string(d) == reason) getter = [this, d] { return proxy->proxy_stats().get(d); };
+        if (proxy::to_string(d) == reason) getter = [this, d] { return proxy.proxy_stats().get(d); };
       }
     } else if (n.starts_with("proxy.")) {
       const std::string_view counter = n.substr(6);
       for (std::uint16_t i = 0; i < static_cast<std::uint16_t>(proxy::Counter::count_); ++i) {
         const auto c = static_cast<proxy::Counter>(i);
-        if (proxy::to_string(c) == counter) getter = [this, c] { return proxy->proxy_stats().get(c); };
+        if (proxy::to_string(c) == counter) getter = [this, c] { return proxy.proxy_stats().get(c); };
       }
     } else if (n.starts_with("guest.")) {
-      for (const GuestField& f : kGuestFields)
-        if (n.substr(6) == f.name) getter = [this, m = f.field] { return guest->counters().*m; };
+      for (const GuestCounterField& f : guest_counter_fields())
+        if (n.substr(6) == f.name) getter = [this, m = f.field] { return guest.counters().*m; };
     } else if (n.starts_with("host.")) {
       // A handful of counters: cheap enough to rebuild per lookup.
       std::map<std::string, std::uint64_t> probe;
-      host->add_stats(probe);
+      add_host_counters(bed.host(), probe);
       if (probe.count(name)) {
         getter = [this, name] {
           std::map<std::string, std::uint64_t> m;
-          host->add_stats(m);
+          add_host_counters(bed.host(), m);
           return m[name];
         };
       }
@@ -230,7 +147,7 @@ std::optional<std::uint64_t> RunState::stat(const std::string& name) {
       for (Direction d : kDirections) {
         const std::string prefix = "link." + std::string(to_string(d)) + ".";
         if (!n.starts_with(prefix)) continue;
-        for (const LinkField& f : kLinkFields)
+        for (const LinkCounterField& f : link_counter_fields())
           if (n.substr(prefix.size()) == f.name) getter = [this, d, m = f.field] { return link.counters(d).*m; };
       }
     }
@@ -256,14 +173,14 @@ void arm_expectations(RunState& st) {
   // Frame conditions are counted by the capture from time zero.
   auto watch = [&st](const Condition& c) {
     if (const auto* f = std::get_if<FrameCondition>(&c.body))
-      st.frame_watches[f] = st.capture->watch(FrameWatch{f->match, f->max_len});
+      st.frame_watches[f] = st.watches.watch(FrameWatch{f->match, f->max_len});
   };
   const Expectations& ex = st.scenario.expect;
   for (const TimedExpectation& t : ex.timed) watch(t.condition);
   for (const Condition& c : ex.never) watch(c);
   for (const Condition& c : ex.at_end.conditions) watch(c);
   for (const FrameCondition& f : ex.at_end.frames)
-    st.frame_watches[&f] = st.capture->watch(FrameWatch{f.match, f.max_len});
+    st.frame_watches[&f] = st.watches.watch(FrameWatch{f.match, f.max_len});
 
   // `never`: frame conditions on every frame (a capture callback), the rest after
   // every instant (after_instant_checks).
@@ -280,15 +197,15 @@ void arm_expectations(RunState& st) {
     st.never.push_back(std::move(n));
   }
   if (!never_frames.empty()) {
-    st.capture->set_callback([&st, never_frames](Instant now, Direction dir, const FrameInfo& info, Bytes) {
+    st.watches.set_callback([&st, never_frames](Instant now, Direction dir, const FrameInfo& info, Bytes) {
       for (std::size_t i : never_frames) {
         NeverState& n = st.never[i];
         if (n.violated) continue;
         const auto& f = std::get<FrameCondition>(n.condition->body);
-        if (f.count.holds(static_cast<double>(st.capture->count(*n.watch)))) {
+        if (f.count.holds(static_cast<double>(st.watches.count(*n.watch)))) {
           n.violated = true;
           n.at = now;
-          n.detail = "count " + std::to_string(st.capture->count(*n.watch)) + " at the frame " +
+          n.detail = "count " + std::to_string(st.watches.count(*n.watch)) + " at the frame " +
                      describe_frame(dir, info);
         }
       }
@@ -378,10 +295,10 @@ RunResult SimulationRun::run() {
   result.digest = st.world.digest().hex();
   result.virtual_time = st.world.now() - Instant::epoch();
   result.stats = st.stats_snapshot();
-  result.capture_frames = st.capture->pcap_frames();
-  result.capture_bytes = st.capture->pcap_size();
-  result.capture_truncated = st.capture->truncated();
-  if (st.options.keep_pcap && st.options.record_pcap) result.pcap = st.capture->pcap_bytes();
+  result.capture_frames = st.capture.pcap_frames();
+  result.capture_bytes = st.capture.pcap_size();
+  result.capture_truncated = st.capture.truncated();
+  if (st.options.keep_pcap && st.options.record_pcap) result.pcap = st.capture.pcap_bytes();
   if (st.world.failure()) {
     result.failure = *st.world.failure();
   } else if (!st.action_errors.empty()) {

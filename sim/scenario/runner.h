@@ -2,13 +2,12 @@
 // virtual clock -> expectations -> RunResult (report.h).
 //
 // Theory of operation
-// - Build (DESIGN.md §2, §6): a World seeded with the scenario's seed (or the
-//   override), one Link named "link" with the scenario's per-direction parameters, the
-//   Proxy on the to_guest side (its FrameLink is a FramePort sending to_guest; frames
-//   delivered to_proxy go to Proxy::on_frame; a ProxyNode lets the World poll it), a
-//   SimHostNet with the scenario's limits and servers whose event sink is the proxy,
-//   and a GuestVm sending to_proxy. A FrameCapture records both directions at the
-//   proxy's end from time zero.
+// - Build: the scenario's world sections become a TestBed (sim/testbed/testbed.h,
+//   docs/architecture.md §Test bed) -- World seeded with the scenario's seed (or the
+//   override), the Link "link" with the per-direction parameters, the Proxy, a
+//   SimHostNet with the scenario's limits and servers, the GuestVm, and a FrameCapture
+//   of both directions at the proxy's end from time zero. testbed_options() is that
+//   translation, shared with the Python Sim.
 // - Actions become World events at their `at` (they run inside the instant, before
 //   the nodes are polled, like an application call).
 // - The clock runs in segments: up to each timed expectation's `at` (the check sees
@@ -32,9 +31,10 @@
 #include <string>
 #include <variant>
 
-#include "sim/scenario/capture.h"
 #include "sim/scenario/report.h"
 #include "sim/scenario/scenario.h"
+#include "sim/testbed/frame_capture.h"
+#include "sim/testbed/testbed.h"
 
 namespace tapwire::sim {
 
@@ -46,6 +46,10 @@ struct RunOptions {
 };
 
 struct RunState;
+
+// The test bed a world setup runs on: its proxy, link, host and guest sections as
+// TestBedOptions (the guest is always there), with `seed` and the capture's options.
+TestBedOptions testbed_options(const WorldSetup& setup, std::uint64_t seed, const CaptureOptions& capture = {});
 
 // One run of one scenario. Build it, call run() once; the world stays inspectable
 // afterwards (tests, Python).

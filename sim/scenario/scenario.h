@@ -358,15 +358,21 @@ struct Expectations {
 
 // ---------------------------------------------------------------------------------
 
-struct Scenario {
-  std::string name;
-  std::string description;
-  std::uint64_t seed = 1;
-  Duration duration;  // virtual time to run
+// The sections of a scenario that describe the world (the test bed it runs on), as
+// opposed to what happens in it. The Python Sim reads only these (loader.h
+// load_world_setup).
+struct WorldSetup {
   proxy::ProxyConfig proxy;
   VmConfig vm;
   LinkParams link_to_guest, link_to_proxy;
   HostConfig host;
+};
+
+struct Scenario : WorldSetup {
+  std::string name;
+  std::string description;
+  std::uint64_t seed = 1;
+  Duration duration;  // virtual time to run
   std::vector<Action> actions;  // sorted by `at`, stable
   Expectations expect;
   std::string origin;  // the file (or "<python>") it came from

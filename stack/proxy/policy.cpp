@@ -30,9 +30,11 @@ DestinationKind Policy::classify(wire::Ipv4Addr guest_dst) const {
   return DestinationKind::remote;
 }
 
-wire::Ipv4Addr Policy::to_host(wire::Ipv4Addr guest_dst) const {
-  return is_host_alias(guest_dst) ? wire::Ipv4Addr::loopback() : guest_dst;
+wire::Ipv4Addr host_side_of(wire::Ipv4Addr host_alias, wire::Ipv4Addr guest_dst) {
+  return guest_dst == host_alias ? wire::Ipv4Addr::loopback() : guest_dst;
 }
+
+wire::Ipv4Addr Policy::to_host(wire::Ipv4Addr guest_dst) const { return host_side_of(host_ip_, guest_dst); }
 
 wire::Ipv4Addr Policy::to_guest(wire::Ipv4Addr host_src) const {
   return host_src.is_loopback() ? host_ip_ : host_src;

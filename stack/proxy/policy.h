@@ -12,13 +12,16 @@
 //                  is reached through the host alias only;
 //     host_alias   host_ip: forwarded to 127.0.0.1 on the host;
 //     remote       anything else: forwarded unchanged.
-// - Host-alias translation (to_host / to_guest): host_ip <-> 127.0.0.1. Replies
+// - Host-alias translation (to_host / to_guest): host_ip <-> 127.0.0.1; the guest ->
+//   host direction is host_side_of, the one place it is spelled (the simulator uses
+//   it too, to find the server a guest connection reaches). Replies
 //   coming from anywhere in 127.0.0.0/8 are shown to the guest as coming from
 //   host_ip, the only loopback-backed address the guest can name (a reply from
 //   127.0.0.5 therefore looks like host_ip; the guest cannot address 127.0.0.5).
 // - Outbound allow-list (outbound): allow_outbound CIDRs (empty = allow all),
 //   checked against the HOST-side address, after translation, so host_ip ->
-//   127.0.0.1 passes 127.0.0.0/8 (docs/architecture.md §Network behaviour). The proxy's own traffic (DNS
+//   127.0.0.1 passes 127.0.0.0/8 (docs/architecture.md §Network behaviour). The
+//   proxy's own traffic (DNS
 //   upstreams) does not pass through here.
 // - Gateway services are not here: the ServiceRegistry (gateway_service.h) knows
 //   which (protocol, port) on the gateway has a service.
@@ -44,6 +47,10 @@ struct OutboundDecision {
   bool allowed = false;       // host_alias / remote within the allow-list
   wire::Ipv4Addr host_addr;   // the host-side destination (meaningful when allowed)
 };
+
+// The host-side address a guest destination reaches: the host alias (the config's
+// host_ip) is the host's 127.0.0.1, any other address is itself.
+wire::Ipv4Addr host_side_of(wire::Ipv4Addr host_alias, wire::Ipv4Addr guest_dst);
 
 class Policy {
  public:

@@ -40,6 +40,23 @@ def test_run_until_timeout_raises_naming_the_virtual_time(sim):
     assert sim.now == pytest.approx(5.0)  # the queue emptied: time jumped to the deadline
 
 
+def test_run_until_timeout_names_what_it_waited_for(sim):
+    sim.host.add_server("127.0.0.1:7", "echo")
+    conn = sim.guest.tcp_connect(HOST_ALIAS, 7)
+
+    def echo_received():
+        return conn.recv() == b"never sent"
+
+    with pytest.raises(TimeoutError, match=r"waiting for predicate echo_received at test_api\.py:\d+: "
+                                           r"still false at virtual time 1\.0+s"):
+        sim.run_until(echo_received, timeout=1)
+    with pytest.raises(TimeoutError, match=r"waiting for predicate <lambda> at test_api\.py:\d+"):
+        sim.run_until(lambda: conn.state == "CLOSED", timeout=1)
+    with pytest.raises(TimeoutError, match=r"waiting for the echo: still false at virtual time 3\.0+s "
+                                           r"\(timeout 1s after 2\.0+s\)"):
+        sim.run_until(echo_received, timeout=1, what="the echo")
+
+
 def test_predicate_exceptions_propagate(sim):
     def boom():
         raise KeyError("from the predicate")

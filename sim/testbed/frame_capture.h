@@ -1,4 +1,4 @@
-// FrameCapture: what a scenario run sees on the link, at the proxy's end.
+// FrameCapture: what a test bed's link carries, seen from the proxy's end.
 //
 // Theory of operation. The capture sits where a tcpdump on the proxy's interface
 // would: frames to the guest are recorded when the proxy transmits them (before the
@@ -9,18 +9,15 @@
 //     the cap and every later one are not recorded, and truncated() says so (the
 //     counts below keep counting);
 //   - per-direction counts and the largest frame seen;
-//   - the frame conditions the runner registered (watch()): each frame is classified
-//     once (FrameInfo) and every watched FrameMatch tested, so counting is
-//     O(conditions) per frame with no allocation;
-//   - ICMP errors sent to the guest, keyed by the UDP source port of the datagram they
-//     quote, so a UDP socket's `icmp_error` can be checked;
-//   - an optional per-frame callback (the runner's `never` checks).
+//   - the frame observers (add_observer), in the order they were added. Each frame
+//     is classified once (FrameInfo) for all of them; with no observer nothing is
+//     classified. The scenario runner's frame conditions are such an observer.
+// The capture only watches: it schedules nothing, so it never changes what a run does.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,41 +31,27 @@ namespace tapwire::sim {
 
 inline constexpr std::size_t kDefaultCaptureCap = 64u << 20;  // bytes of pcap kept in memory
 
-// A frame condition as the capture counts it: the match, and an optional length cap
-// (a frame longer than max_len does not match).
-struct FrameWatch {
-  FrameMatch match;
-  std::optional<std::size_t> max_len;
-};
-
-// The ICMP error last sent to the guest about one of its UDP datagrams.
-struct IcmpErrorSeen {
-  std::uint8_t type = 0;
-  std::uint8_t code = 0;
-  std::uint16_t next_hop_mtu = 0;
-  std::uint64_t count = 0;
+struct CaptureOptions {
+  bool record_pcap = true;  // false: only the counts (no pcap bytes)
+  std::size_t cap_bytes = kDefaultCaptureCap;
 };
 
 class FrameCapture {
  public:
-  using FrameCallback = std::function<void(Instant, Direction, const FrameInfo&, Bytes)>;
+  using FrameObserver = std::function<void(Instant, Direction, const FrameInfo&, Bytes)>;
 
-  // Attaches to `link` at once; detaches in the destructor. record_pcap false keeps
-  // only the counts (no pcap bytes).
-  FrameCapture(Link& link, bool record_pcap, std::size_t cap_bytes = kDefaultCaptureCap);
+  // Attaches to `link` at once; detaches in the destructor.
+  FrameCapture(Link& link, const CaptureOptions& options);
   ~FrameCapture();
   FrameCapture(const FrameCapture&) = delete;
   FrameCapture& operator=(const FrameCapture&) = delete;
 
-  // Registers a condition; returns its index for count().
-  std::size_t watch(const FrameWatch& w);
-  std::uint64_t count(std::size_t index) const { return counts_.at(index); }
-  void set_callback(FrameCallback cb) { callback_ = std::move(cb); }
+  // Called for every captured frame from now on, after the earlier observers.
+  void add_observer(FrameObserver observer) { observers_.push_back(std::move(observer)); }
 
   std::uint64_t frames(Direction d) const { return frames_[index_of(d)]; }
   std::uint64_t bytes(Direction d) const { return bytes_[index_of(d)]; }
   std::size_t largest(Direction d) const { return largest_[index_of(d)]; }
-  const std::map<std::uint16_t, IcmpErrorSeen>& icmp_errors_by_udp_port() const { return icmp_errors_; }
 
   bool recording() const { return writer_.has_value(); }
   bool truncated() const { return truncated_; }
@@ -81,7 +64,7 @@ class FrameCapture {
 
  private:
   void on_frame(Instant now, Direction dir, Bytes frame);
-  void note_icmp_error(Bytes frame);
+  void record_pcap(Instant now, Bytes frame);
 
   Link& link_;
   Link::ObserverId transmit_id_ = 0;
@@ -92,13 +75,10 @@ class FrameCapture {
   std::uint64_t pcap_frames_ = 0;
   bool truncated_ = false;
   std::optional<std::string> error_;
-  std::vector<FrameWatch> watches_;
-  std::vector<std::uint64_t> counts_;
   std::uint64_t frames_[2] = {0, 0};
   std::uint64_t bytes_[2] = {0, 0};
   std::size_t largest_[2] = {0, 0};
-  std::map<std::uint16_t, IcmpErrorSeen> icmp_errors_;
-  FrameCallback callback_;
+  std::vector<FrameObserver> observers_;
 };
 
 }  // namespace tapwire::sim
