@@ -13,7 +13,6 @@
 #include "stack/base/rng.h"
 #include "stack/pcap/pcap.h"
 #include "stack/posix/clock.h"
-#include "stack/posix/daemon/config_json.h"
 #include "stack/posix/daemon/control_server.h"
 #include "stack/posix/event_loop.h"
 #include "stack/posix/fd_limit.h"
@@ -24,6 +23,7 @@
 #include "stack/posix/tap.h"
 #include "stack/posix/vfkit.h"
 #include "stack/posix/vmnet.h"
+#include "stack/proxy/config_json.h"
 #include "stack/proxy/proxy.h"
 
 namespace tapwire::daemon {
@@ -356,7 +356,7 @@ json Daemon::diagnostics_json() const {
   out["flows"] = std::move(flows);
   out["host_sockets"] = std::move(sockets);
   out["leaks"] = proxy_->leaks();
-  out["config"] = config_to_json(proxy_->config());
+  out["config"] = proxy::proxy_config_to_json(proxy_->config());
   return out;
 }
 
