@@ -294,7 +294,7 @@ std::vector<Action> read_actions(LoadContext& ctx, const JsonNode& n) {
         std::string message = "unknown action " + JsonReader::describe(**what) + "; expected one of";
         for (std::string_view name : names) message += " " + std::string(name);
         if ((*what)->is_string()) {
-          if (auto near = proxy::did_you_mean((*what)->get<std::string>(), names)) {
+          if (auto near = config::did_you_mean((*what)->get<std::string>(), names)) {
             message += " (did you mean \"" + std::string(*near) + "\"?)";
           }
         }
@@ -308,7 +308,7 @@ std::vector<Action> read_actions(LoadContext& ctx, const JsonNode& n) {
       if (!r.failed() && action.id.empty()) r.fail(id->path, "an id must not be empty");
       if (!r.failed()) {
         auto [it, fresh] = ctx.ids.try_emplace(action.id, kActionNames[*kind], id->path);
-        if (!fresh) r.fail(id->path, "duplicate id " + proxy::json_quote(action.id) + " (first at " + it->second.second + ")");
+        if (!fresh) r.fail(id->path, "duplicate id " + config::json_quote(action.id) + " (first at " + it->second.second + ")");
       }
     }
     if (auto note = r.member(a, "note")) {

@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "sim/scenario/scenario.h"
-#include "stack/proxy/config.h"
+#include "stack/config/json_reader.h"
+#include "stack/proxy/config_json.h"
 
 namespace tapwire::sim::load {
 
-using proxy::JsonNode;
-using proxy::JsonReader;
+using config::JsonNode;
+using config::JsonReader;
 
 // What kind of action an id must name where it is referenced.
 enum class RefKind { connection, ping, dhcp, udp };

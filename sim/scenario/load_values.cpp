@@ -161,8 +161,8 @@ void read_server(JsonReader& r, const JsonNode& n, ServerSpec& out) {
       if (auto behaviour = parse_behaviour(name)) {
         s.behaviour = *behaviour;
       } else {
-        std::string message = "expected one of " + valid_behaviours() + ", got " + proxy::json_quote(name);
-        if (auto near = proxy::did_you_mean(name, behaviour_names()))
+        std::string message = "expected one of " + valid_behaviours() + ", got " + config::json_quote(name);
+        if (auto near = config::did_you_mean(name, behaviour_names()))
           message += " (did you mean \"" + std::string(*near) + "\"?)";
         r.fail(b->path, std::move(message));
       }

@@ -89,9 +89,9 @@ void check_references(LoadContext& ctx) {
     if (ctx.reader.failed()) return;
     auto it = ctx.ids.find(ref.id);
     if (it == ctx.ids.end()) {
-      ctx.reader.fail(ref.path, "no action has the id " + proxy::json_quote(ref.id));
+      ctx.reader.fail(ref.path, "no action has the id " + config::json_quote(ref.id));
     } else if (!kind_fits(ref.kind, it->second.first)) {
-      ctx.reader.fail(ref.path, proxy::json_quote(ref.id) + " is a " + std::string(it->second.first) + " action; expected " +
+      ctx.reader.fail(ref.path, config::json_quote(ref.id) + " is a " + std::string(it->second.first) + " action; expected " +
                                     std::string(kind_name(ref.kind)));
     }
   }
@@ -120,6 +120,10 @@ void read_world_setup(JsonReader& r, const WorldSections& in, WorldSetup& out) {
     if (!r.failed()) {
       if (auto problem = proxy::validate(out.proxy))
         r.fail(proxy::key_problem_path(in.proxy->path, *problem), problem->message);
+    }
+    if (!r.failed() && !out.proxy.dhcp.lease_file.empty()) {
+      r.fail(proxy::key_json_path(in.proxy->path, "dhcp.lease_file"),
+             "a lease file is for the daemon; the simulator keeps leases in memory only");
     }
   }
   if (in.vm) read_vm(r, *in.vm, out.vm);
@@ -181,7 +185,7 @@ proxy::ConfigResult<WorldSetup> load_world_setup(const WorldSetupJson& sections,
 }
 
 ScenarioResult load_scenario_text(std::string_view text, const std::string& origin, const std::string& base_dir) {
-  auto parsed = proxy::parse_json_text(text, origin);
+  auto parsed = config::parse_json_text(text, origin);
   if (!parsed) return parsed.error();
   return load_scenario_json(parsed.value(), origin, base_dir);
 }

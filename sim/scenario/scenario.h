@@ -26,12 +26,13 @@
 #include "sim/link/link_params.h"
 #include "sim/link/link_rule.h"
 #include "stack/base/time.h"
+#include "stack/config/config_error.h"
 #include "stack/proxy/config.h"
 #include "stack/wire/addr.h"
 
 namespace tapwire::sim {
 
-using ScenarioError = proxy::ConfigError;
+using ScenarioError = config::ConfigError;
 
 // "93.184.216.34:80". Ports 1-65535.
 struct Endpoint {

@@ -1,37 +1,26 @@
 // DhcpServer: the gateway's DHCP server (RFC 2131) for the VM's link.
 //
 // Theory of operation
-// - Pool: the addresses range_first..range_last (config.dhcp), minus the gateway,
-//   the host alias and the subnet's network/broadcast addresses should the range
-//   cover them. Slot i is range_first + i.
-// - Stable addresses: a client is identified by its client identifier (option 61)
-//   or, without one, by 01 (htype Ethernet) + chaddr: the same bytes an Ethernet
-//   client puts in option 61, so a client gets the same identity either way. A
-//   client that holds a record (offered, bound, released or expired and not taken
-//   over) always gets that address back; a client asking for a specific available
-//   address (option 50, or ciaddr when renewing) gets it (RFC 2131 §4.3.1).
-//   Otherwise the allocation mode decides where probing starts:
-//     sequential (default): at the start of the range, so the n-th distinct client
-//       gets the n-th free address (the first VM gets range_first, as
-//       config.h documents and the scenarios expect); stable across restarts
-//       as long as clients appear in the same order (one VM: always);
-//     hashed: at FNV-1a-64(identity) mod pool size, so a MAC gets the same
-//       address across restarts whatever order clients appear in, unless another
-//       client already sits on its slot.
-//   Probing is linear, wrapping, to the first available slot.
-// - Lease table: one record per slot in use: client identity, MAC, state
-//   (offered, bound, released, declined) and expiry. Expiry is evaluated lazily
-//   against `now`: a record past its expiry is available to any client, but still
-//   remembered for its own client until another client takes the slot. There are
-//   no timers (poll_at() is always empty).
-// - Messages (RFC 2131 §4.3): DISCOVER -> OFFER (the slot is held for offer_hold);
+// - Addresses: who holds which address, static leases, allocation (sequential by
+//   default: the first VM gets range_first), reclamation and persistence are the
+//   DhcpLeaseTable's (dhcp_leases.h). The server turns messages into table operations
+//   and replies.
+// - Messages (RFC 2131 §4.3): DISCOVER -> OFFER (the address is held for offer_hold);
 //   REQUEST in SELECTING (server id present: ours -> ACK or NAK; another server's
 //   -> our offer is withdrawn, silence), INIT-REBOOT (requested address, no server
 //   id) and RENEWING/REBINDING (ciaddr) -> ACK when the address is the client's or
-//   free in the pool (we are the only, hence authoritative, server on the link),
-//   else NAK; DECLINE -> the address is quarantined for decline_hold; RELEASE ->
-//   the lease ends now (the record stays for reuse); INFORM -> ACK with the
-//   configuration and no lease. Plain BOOTP (no option 53) is not served.
+//   free for it (we are the only, hence authoritative, server on the link), else NAK
+//   (RFC 2131 §4.3.2: an address the server cannot give); DECLINE -> the address is
+//   quarantined for decline_hold; RELEASE -> the lease ends now (the record stays for
+//   reuse); INFORM -> ACK with the configuration and no lease. Plain BOOTP (no option
+//   53) is not served.
+// - A full pool: a DISCOVER reclaims the lease of the MAC that has sent nothing but
+//   DHCP for the longest time (counted dhcp.leases_reclaimed, warned). Which MACs sent
+//   other traffic the proxy tells the server through note_traffic(), for every frame
+//   from the guest that is not DHCP. Only when every lease belongs to such a MAC is the
+//   DISCOVER dropped (Drop::dhcp_pool_exhausted), with a warning at most once a minute.
+// - Persistence: lease_snapshot() / restore_leases() and lease_generation(), which
+//   changes whenever the snapshot would; the daemon keeps the lease file (no I/O here).
 // - Options (make_dhcp_reply): 53, 54 (the gateway), 51, 1, 28, 3 (the gateway),
 //   6 (dhcp.dns, or the gateway), 15 (dhcp.domain), 26 (the proxy MTU), 119
 //   (dhcp.search). Sent whether or not option 55 asks for them.
@@ -52,6 +41,7 @@
 #include "stack/base/time.h"
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
+#include "stack/proxy/dhcp_leases.h"
 #include "stack/proxy/stats.h"
 #include "stack/wire/addr.h"
 #include "stack/wire/dhcp.h"
@@ -60,13 +50,12 @@
 
 namespace tapwire::proxy {
 
-enum class DhcpAllocation : std::uint8_t { sequential, hashed };
-
 // Tunables with no configuration key (yet).
 struct DhcpServerOptions {
   DhcpAllocation allocation = DhcpAllocation::sequential;
   Duration offer_hold = Duration::seconds(60);     // an offered address is reserved this long
   Duration decline_hold = Duration::seconds(600);  // a declined address is not offered for this long
+  Duration exhausted_warning_interval = Duration::seconds(60);  // "pool full" warnings at most this often
 };
 
 // A reply and where to send it.
@@ -76,17 +65,6 @@ struct DhcpAnswer {
   wire::MacAddr dst_mac;  // zero: resolve dst_ip through ARP (relay agents only)
   std::uint16_t dst_port = wire::kDhcpClientPort;
   bool broadcast = false;
-};
-
-enum class DhcpLeaseState : std::uint8_t { offered, bound, released, declined };
-std::string_view to_string(DhcpLeaseState state);
-
-struct DhcpLeaseRow {
-  wire::Ipv4Addr addr;
-  wire::MacAddr mac;
-  DhcpLeaseState state = DhcpLeaseState::offered;
-  Instant expires;
-  bool active = false;  // not yet expired at the time of the query
 };
 
 class DhcpServer {
@@ -107,47 +85,43 @@ class DhcpServer {
   void poll(Instant) {}
   std::optional<Instant> poll_at() const { return std::nullopt; }
 
+  // A frame from the guest's `mac` that is not a DHCP message: the proxy calls this
+  // for every such frame (ARP, IP of any kind except UDP to port 67). A MAC that sent
+  // one keeps its lease when the pool runs full. Cheap on repeats.
+  void note_traffic(wire::MacAddr mac, Instant now) { table_.note_traffic(mac, now); }
+
+  // --- persistence (the daemon's lease file) ---
+  std::vector<DhcpLeaseSnapshot> lease_snapshot() const { return table_.snapshot(); }
+  // Puts saved leases back (before the guest talks); returns how many were skipped
+  // (outside the pool, static, clashing), logged.
+  std::size_t restore_leases(Instant now, const std::vector<DhcpLeaseSnapshot>& leases);
+  // Changes whenever lease_snapshot() would.
+  std::uint64_t lease_generation() const { return table_.generation(); }
+
   // --- introspection ---
-  std::vector<DhcpLeaseRow> leases(Instant now) const;
+  std::vector<DhcpLeaseRow> leases(Instant now) const { return table_.rows(now); }
   // The address bound (and unexpired) to the client with hardware address `mac`.
-  std::optional<wire::Ipv4Addr> bound_address(Instant now, wire::MacAddr mac) const;
-  std::size_t pool_size() const { return pool_size_; }
-  // The slot probing starts from for a client identity in hashed mode.
-  std::size_t preferred_slot(Bytes client_identity) const;
-  wire::Ipv4Addr slot_address(std::size_t slot) const {
-    return wire::Ipv4Addr{first_.value + static_cast<std::uint32_t>(slot)};
+  std::optional<wire::Ipv4Addr> bound_address(Instant now, wire::MacAddr mac) const {
+    return table_.bound_address(now, mac);
   }
+  std::size_t pool_size() const { return table_.pool_size(); }
+  std::size_t preferred_slot(Bytes client_identity) const { return table_.preferred_slot(client_identity); }
+  wire::Ipv4Addr slot_address(std::size_t slot) const { return table_.slot_address(slot); }
   const wire::DhcpLease& lease_template() const { return template_; }
 
  private:
-  using Identity = std::vector<std::uint8_t>;
-  struct Record {
-    Identity client;  // empty for a declined address
-    wire::MacAddr mac;
-    DhcpLeaseState state = DhcpLeaseState::offered;
-    Instant expires;
-  };
+  static DhcpClientId identity_of(const wire::DhcpRepr& request);
 
-  static Identity identity_of(const wire::DhcpRepr& request);
-  std::optional<std::uint32_t> slot_of(wire::Ipv4Addr addr) const;
-  bool usable(std::uint32_t slot) const;
-  // Free for `client` at `now`: no record, an expired one, or the client's own.
-  bool available(Instant now, std::uint32_t slot, const Identity& client) const;
-  // The client's remembered slot, if its record still stands.
-  std::optional<std::uint32_t> current_slot(const Identity& client) const;
-  std::optional<std::uint32_t> choose_slot(Instant now, const Identity& client,
-                                           std::optional<wire::Ipv4Addr> requested) const;
-  void assign(std::uint32_t slot, const Identity& client, wire::MacAddr mac, DhcpLeaseState state, Instant expires);
-  void forget(std::uint32_t slot);
-
+  // DISCOVER with no address free: reclaim one, or count the drop and warn (rarely).
+  std::optional<wire::Ipv4Addr> reclaim_for(Instant now, const wire::DhcpRepr& request, const DhcpClientId& client);
   std::optional<DhcpAnswer> on_discover(Instant now, const wire::DhcpRepr& request);
   std::optional<DhcpAnswer> on_request(Instant now, const wire::DhcpRepr& request);
   std::optional<DhcpAnswer> on_decline(Instant now, const wire::DhcpRepr& request);
   std::optional<DhcpAnswer> on_release(Instant now, const wire::DhcpRepr& request);
   std::optional<DhcpAnswer> on_inform(const wire::DhcpRepr& request, wire::Ipv4Addr ip_src);
   // ACK for `addr` after binding it to the client.
-  std::optional<DhcpAnswer> bind_and_ack(Instant now, const wire::DhcpRepr& request, const Identity& client,
-                                         std::uint32_t slot);
+  std::optional<DhcpAnswer> bind_and_ack(Instant now, const wire::DhcpRepr& request, const DhcpClientId& client,
+                                         wire::Ipv4Addr addr);
   std::optional<DhcpAnswer> nak(const wire::DhcpRepr& request, const char* why);
   std::optional<DhcpAnswer> reply(const wire::DhcpRepr& request, wire::DhcpMessageType type,
                                   wire::Ipv4Addr client_ip);
@@ -156,15 +130,12 @@ class DhcpServer {
   Logger log_;
   ProxyStats& stats_;
   DhcpServerOptions options_;
-  wire::Ipv4Cidr subnet_;
   wire::Ipv4Addr server_ip_;
-  wire::Ipv4Addr host_ip_;
-  wire::Ipv4Addr first_;
-  std::size_t pool_size_ = 0;
   Duration lease_time_;
   wire::DhcpLease template_;  // everything but client_ip
-  std::map<std::uint32_t, Record> records_;   // slot -> record
-  std::map<Identity, std::uint32_t> by_client_;
+  DhcpLeaseTable table_;
+  std::optional<Instant> last_exhausted_warning_;
+  std::uint64_t exhausted_unwarned_ = 0;  // drops since the last warning
 };
 
 }  // namespace tapwire::proxy

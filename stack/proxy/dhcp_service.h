@@ -24,6 +24,8 @@ class DhcpService final : public GatewayService {
                    const net::RxInfo& rx) override {
     server_.handle_udp(now, ip, udp, rx);
   }
+  // A MAC that sends more than DHCP keeps its lease when the pool runs out.
+  void on_guest_traffic(Instant now, const net::RxInfo& rx) override { server_.note_traffic(rx.src_mac, now); }
   void poll(Instant now) override { server_.poll(now); }
   std::optional<Instant> poll_at() const override { return server_.poll_at(); }
 

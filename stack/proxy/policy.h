@@ -21,8 +21,7 @@
 // - Outbound allow-list (outbound): allow_outbound CIDRs (empty = allow all),
 //   checked against the HOST-side address, after translation, so host_ip ->
 //   127.0.0.1 passes 127.0.0.0/8 (docs/architecture.md §Network behaviour). The
-//   proxy's own traffic (DNS
-//   upstreams) does not pass through here.
+//   proxy's own traffic (DNS upstreams) does not pass through here.
 // - Gateway services are not here: the ServiceRegistry (gateway_service.h) knows
 //   which (protocol, port) on the gateway has a service.
 #pragma once

@@ -1,4 +1,4 @@
-// ProxyStats: the proxy's counters and its drops by named reason (DESIGN.md §3).
+// ProxyStats: the proxy's counters and its drops by named reason (docs/architecture.md §Observability).
 //
 // Every counter and every drop reason is one line of the X-macro lists below: the
 // enum, its name table and the report names all come from that line, so adding a
@@ -45,6 +45,7 @@ namespace tapwire::proxy {
   X(dhcp_nak, "dhcp.nak")                                                  \
   X(dhcp_replies_broadcast, "dhcp.replies_broadcast")                      \
   X(dhcp_replies_unicast, "dhcp.replies_unicast")                          \
+  X(dhcp_leases_reclaimed, "dhcp.leases_reclaimed")                        \
   /* --- ICMP echo --- */                                                  \
   X(icmp_echo_requests, "icmp.echo_requests")                              \
   X(icmp_echo_local_replies, "icmp.echo_local_replies")                    \
@@ -95,7 +96,7 @@ namespace tapwire::proxy {
   X(dhcp_no_message_type)   /* plain BOOTP (no option 53): not served */                        \
   X(dhcp_unexpected_type)   /* a server message type (OFFER, ACK, ...) from the guest */        \
   X(dhcp_other_server)      /* REQUEST naming another server id: the client chose it */         \
-  X(dhcp_pool_exhausted)    /* DISCOVER with no free address: no offer */                       \
+  X(dhcp_pool_exhausted)    /* DISCOVER, pool full, every lease held by a MAC with traffic */   \
   X(dhcp_not_bound)         /* RELEASE/DECLINE for an address the client does not hold */       \
   X(dhcp_reply_failed)      /* the reply could not be built or sent (link full, ...) */         \
   /* --- UDP --- */                                                                             \

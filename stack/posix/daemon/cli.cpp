@@ -1,11 +1,13 @@
 #include "stack/posix/daemon/cli.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
-#include "stack/posix/daemon/config_json.h"
+#include "stack/config/did_you_mean.h"
+#include "stack/proxy/config_json.h"
 
 namespace tapwire::daemon {
 
@@ -13,17 +15,15 @@ namespace {
 
 using ApplyFn = std::string (*)(DaemonOptions&, std::string_view flag, std::string_view value);
 
-// One command-line flag. Exactly one of `proxy_key` (the ProxyConfig key it sets, whose
-// default is read from ProxyConfig{}) and `apply` (a daemon option) is set.
-struct FlagSpec {
+// One daemon option flag. The proxy's flags are not written here: one per row of the
+// key table (stack/proxy/config_json.h).
+struct OptionFlag {
   std::string_view section;
   std::string_view name;     // without the leading "--"
   std::string_view metavar;  // "" for a switch
   std::string_view help;
-  std::string_view proxy_key = {};
-  bool repeatable = false;
-  ApplyFn apply = nullptr;
-  std::string_view default_text = {};
+  ApplyFn apply;
+  std::string_view default_text;
 };
 
 template <TransportKind Kind>
@@ -38,16 +38,6 @@ std::string set_transport(DaemonOptions& o, std::string_view flag, std::string_v
   return {};
 }
 
-// Row builders: every field is always given (no missing-initializer gaps).
-constexpr FlagSpec proxy_flag(std::string_view section, std::string_view name, std::string_view metavar,
-                              std::string_view help, std::string_view key, bool repeatable = false) {
-  return FlagSpec{section, name, metavar, help, key, repeatable, nullptr, {}};
-}
-constexpr FlagSpec option_flag(std::string_view section, std::string_view name, std::string_view metavar,
-                               std::string_view help, ApplyFn apply, std::string_view default_text) {
-  return FlagSpec{section, name, metavar, help, {}, false, apply, default_text};
-}
-
 template <std::string DaemonOptions::*Field>
 std::string set_string(DaemonOptions& o, std::string_view flag, std::string_view value) {
   if (value.empty()) return "--" + std::string(flag) + " needs a non-empty value";
@@ -55,92 +45,103 @@ std::string set_string(DaemonOptions& o, std::string_view flag, std::string_view
   return {};
 }
 
-constexpr std::string_view kConfig = "Configuration (flags override --config)";
+template <bool DaemonOptions::*Field>
+std::string set_switch(DaemonOptions& o, std::string_view, std::string_view) {
+  o.*Field = true;
+  return {};
+}
+
+std::string set_log_level(DaemonOptions& o, std::string_view flag, std::string_view value) {
+  if (parse_log_level(value, o.log_level)) return {};
+  return "--" + std::string(flag) + ": expected trace, debug, info, warn, error or off, got \"" + std::string(value) +
+         "\"";
+}
+
+std::string set_stats_interval(DaemonOptions& o, std::string_view flag, std::string_view value) {
+  if (value == "0") {
+    o.stats_interval = Duration::zero();
+    return {};
+  }
+  auto d = parse_duration(value);
+  if (!d || d->ns() < 0) {
+    return "--" + std::string(flag) + ": expected a duration like \"30s\", got \"" + std::string(value) + "\"";
+  }
+  o.stats_interval = *d;
+  return {};
+}
+
+constexpr std::string_view kConfig = "Configuration (flags override --config; a list flag may be repeated)";
 constexpr std::string_view kTransport = "Transport to the VM (exactly one)";
 constexpr std::string_view kOperation = "Operation";
 
-// The flag table. DNS and port-forward flags join as one row each.
-const FlagSpec kFlags[] = {
-    option_flag(kConfig, "config", "FILE.json",
-                "proxy settings as JSON, the keys of a scenario's \"proxy\" section (flag --a-b is key a_b)",
-                set_string<&DaemonOptions::config_path>,
-                "(none)"),
-    proxy_flag(kConfig, "subnet", "CIDR", "the VM's subnet", "subnet"),
-    proxy_flag(kConfig, "gateway-ip", "IP", "the gateway (ARP, DHCP, ICMP echo; RST/port unreachable elsewhere)",
-               "gateway_ip"),
-    proxy_flag(kConfig, "host-ip", "IP", "the host alias: connections to it go to 127.0.0.1 on the host", "host_ip"),
-    proxy_flag(kConfig, "mtu", "N", "IP MTU of the link to the VM (576..65520)", "mtu"),
-    proxy_flag(kConfig, "allow-outbound", "CIDR",
-               "host-side destinations allowed, after host-alias translation; repeatable; none = allow all",
-               "allow_outbound", true),
-    proxy_flag(kConfig, "max-connections", "N", "live guest TCP connections at most; 0 = from RLIMIT_NOFILE",
-               "max_connections"),
-    proxy_flag(kConfig, "idle-timeout", "DURATION", "close a TCP flow idle this long both ways", "idle_timeout"),
+const OptionFlag kConfigFile = {
+    kConfig, "config", "FILE.json",
+    "proxy settings as JSON, the keys of a scenario's \"proxy\" section (scenarios/README.md)",
+    set_string<&DaemonOptions::config_path>, "(none)"};
 
-    option_flag(kTransport, "qemu-listen", "PATH", "listen for QEMU -netdev stream,server=off (4-byte BE length)",
-                set_transport<TransportKind::qemu_listen>, "(none)"),
-    option_flag(kTransport, "qemu-connect", "PATH", "connect to QEMU -netdev stream,server=on",
-                set_transport<TransportKind::qemu_connect>, "(none)"),
-    option_flag(kTransport, "vmnet-listen", "PATH", "listen for hyperkit's virtio-net-vpnkit (vmnet protocol)",
-                set_transport<TransportKind::vmnet_listen>, "(none)"),
-    option_flag(kTransport, "vfkit-listen", "PATH", "unixgram socket for vfkit (one frame per datagram)",
-                set_transport<TransportKind::vfkit_listen>, "(none)"),
-    option_flag(kTransport, "tap", "IFNAME", "open (or create) the Linux tap device IFNAME",
-                set_transport<TransportKind::tap>, "(none)"),
-    option_flag(kTransport, "netns", "PATH",
-                "with --tap: open the tap inside this network namespace (e.g. /var/run/netns/vm)",
-                set_string<&DaemonOptions::netns_path>,
-                "(none: our own)"),
-
-    option_flag(kOperation, "pcap", "FILE", "capture every frame, both ways, to FILE (pcap, nanosecond stamps)",
-                set_string<&DaemonOptions::pcap_path>,
-                "(none)"),
-    option_flag(kOperation, "control", "PATH", "control socket (newline-delimited JSON; see `tapwire ctl`)",
-                set_string<&DaemonOptions::control_path>,
-                "(none)"),
-    option_flag(kOperation, "log-level", "LEVEL", "trace, debug, info, warn, error or off",
-                [](DaemonOptions& o, std::string_view f, std::string_view v) -> std::string {
-                  if (!parse_log_level(v, o.log_level)) {
-                    return "--" + std::string(f) + ": expected trace, debug, info, warn, error or off, got \"" +
-                           std::string(v) + "\"";
-                  }
-                  return {};
-                },
-                "info"),
-    option_flag(kOperation, "stats-interval", "DURATION", "log the counters this often; 0s = never",
-                [](DaemonOptions& o, std::string_view f, std::string_view v) -> std::string {
-                  if (v == "0") {
-                    o.stats_interval = Duration::zero();
-                    return {};
-                  }
-                  auto d = parse_duration(v);
-                  if (!d || d->ns() < 0) {
-                    return "--" + std::string(f) + ": expected a duration like \"30s\", got \"" + std::string(v) +
-                           "\"";
-                  }
-                  o.stats_interval = *d;
-                  return {};
-                },
-                "60s"),
-    option_flag(kOperation, "help", "", "show this help and exit",
-                [](DaemonOptions& o, std::string_view, std::string_view) -> std::string {
-                  o.help = true;
-                  return {};
-                },
-                {}),
+const OptionFlag kOptionFlags[] = {
+    {kTransport, "qemu-listen", "PATH", "listen for QEMU -netdev stream,server=off (4-byte BE length)",
+     set_transport<TransportKind::qemu_listen>, "(none)"},
+    {kTransport, "qemu-connect", "PATH", "connect to QEMU -netdev stream,server=on",
+     set_transport<TransportKind::qemu_connect>, "(none)"},
+    {kTransport, "vmnet-listen", "PATH", "listen for hyperkit's virtio-net-vpnkit (vmnet protocol)",
+     set_transport<TransportKind::vmnet_listen>, "(none)"},
+    {kTransport, "vfkit-listen", "PATH", "unixgram socket for vfkit (one frame per datagram)",
+     set_transport<TransportKind::vfkit_listen>, "(none)"},
+    {kTransport, "tap", "IFNAME", "open (or create) the Linux tap device IFNAME", set_transport<TransportKind::tap>,
+     "(none)"},
+    {kTransport, "netns", "PATH", "with --tap: open the tap inside this network namespace (e.g. /var/run/netns/vm)",
+     set_string<&DaemonOptions::netns_path>, "(none: our own)"},
+    {kOperation, "pcap", "FILE", "capture every frame, both ways, to FILE (pcap, nanosecond stamps)",
+     set_string<&DaemonOptions::pcap_path>, "(none)"},
+    {kOperation, "control", "PATH", "control socket (newline-delimited JSON; see `tapwire ctl`)",
+     set_string<&DaemonOptions::control_path>, "(none)"},
+    {kOperation, "log-level", "LEVEL", "trace, debug, info, warn, error or off", set_log_level, "info"},
+    {kOperation, "stats-interval", "DURATION", "log the counters this often; 0s = never", set_stats_interval, "60s"},
+    {kOperation, "check-config", "",
+     "load --config and the flags, print the effective proxy configuration as JSON and exit (0, or 2 on an error); "
+     "no transport needed",
+     set_switch<&DaemonOptions::check_config>, {}},
+    {kOperation, "help", "", "show this help and exit", set_switch<&DaemonOptions::help>, {}},
 };
 
-const FlagSpec* find_flag(std::string_view name) {
-  for (const FlagSpec& f : kFlags) {
+// Every flag of the command line: a daemon option or a proxy config key.
+struct Flag {
+  std::string_view section;
+  std::string_view name;
+  std::string_view metavar;
+  std::string_view help;
+  const OptionFlag* option = nullptr;
+  const proxy::ProxyKey* key = nullptr;
+  bool repeatable() const { return key != nullptr && key->list; }
+};
+
+const std::vector<Flag>& all_flags() {
+  static const std::vector<Flag> flags = [] {
+    std::vector<Flag> out;
+    auto add_option = [&](const OptionFlag& o) {
+      out.push_back(Flag{o.section, o.name, o.metavar, o.help, &o, nullptr});
+    };
+    add_option(kConfigFile);
+    for (const proxy::ProxyKey& k : proxy::proxy_keys()) {
+      out.push_back(Flag{kConfig, k.flag, k.metavar, k.help, nullptr, &k});
+    }
+    for (const OptionFlag& o : kOptionFlags) add_option(o);
+    return out;
+  }();
+  return flags;
+}
+
+const Flag* find_flag(std::string_view name) {
+  for (const Flag& f : all_flags()) {
     if (f.name == name) return &f;
   }
   return nullptr;
 }
 
-std::string default_of(const FlagSpec& f) {
-  if (f.proxy_key.empty()) return std::string(f.default_text);
-  static const nlohmann::json defaults = config_to_json(proxy::ProxyConfig{});
-  std::string text = config_key_text(defaults, f.proxy_key);
+std::string default_of(const Flag& f) {
+  if (f.option) return std::string(f.option->default_text);
+  std::string text = proxy::proxy_key_text(proxy::ProxyConfig{}, *f.key);
   return text.empty() ? "(none)" : text;
 }
 
@@ -170,9 +171,89 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t width)
 CliResult fail(std::string message) { return CliResult{std::nullopt, CliError{std::move(message)}}; }
 
 struct Given {
-  const FlagSpec* spec;
+  const Flag* flag;
   std::string value;
 };
+
+// Whether validate()'s problem key ("dhcp.static[1].ip") belongs to `key` ("dhcp.static").
+bool problem_of_key(std::string_view problem_key, std::string_view key) {
+  if (problem_key.substr(0, key.size()) != key) return false;
+  return problem_key.size() == key.size() || problem_key[key.size()] == '.' || problem_key[key.size()] == '[';
+}
+
+// Collects the flags in command-line order; checks names, values and repetition.
+std::optional<CliError> collect(const std::vector<std::string_view>& args, std::vector<Given>& given) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "-h") arg = "--help";
+    if (arg.size() < 3 || arg.substr(0, 2) != "--") {
+      return CliError{"unexpected argument \"" + std::string(arg) + "\" (flags start with --); see tapwire --help"};
+    }
+    std::string_view body = arg.substr(2);
+    std::optional<std::string_view> inline_value;
+    if (auto eq = body.find('='); eq != std::string_view::npos) {
+      inline_value = body.substr(eq + 1);
+      body = body.substr(0, eq);
+    }
+    const Flag* flag = find_flag(body);
+    if (!flag) {
+      std::vector<std::string_view> names;
+      for (const Flag& f : all_flags()) names.push_back(f.name);
+      std::string msg = "unknown flag --" + std::string(body);
+      if (auto near = config::did_you_mean(body, names)) msg += " (did you mean --" + std::string(*near) + "?)";
+      return CliError{msg + "; see tapwire --help"};
+    }
+    std::string value;
+    if (flag->metavar.empty()) {
+      if (inline_value) return CliError{"--" + std::string(flag->name) + " takes no value"};
+    } else if (inline_value) {
+      value = std::string(*inline_value);
+    } else if (i + 1 < args.size()) {
+      value = std::string(args[++i]);
+    } else {
+      return CliError{"--" + std::string(flag->name) + " needs a value (" + std::string(flag->metavar) + ")"};
+    }
+    if (!flag->repeatable()) {
+      for (const Given& g : given) {
+        if (g.flag == flag) return CliError{"--" + std::string(flag->name) + " given more than once"};
+      }
+    }
+    given.push_back(Given{flag, std::move(value)});
+  }
+  return std::nullopt;
+}
+
+// The config file, then every proxy flag on top of it, then the checks across keys.
+std::optional<CliError> load_proxy_config(DaemonOptions& options, const std::vector<Given>& given) {
+  if (!options.config_path.empty()) {
+    std::string error;
+    auto text = read_text_file(options.config_path, error);
+    if (!text) return CliError{options.config_path + ": cannot read: " + error};
+    auto loaded = proxy::proxy_config_from_text(*text, options.config_path);
+    if (!loaded) return CliError{loaded.error().to_string()};
+    options.proxy = loaded.value();
+  }
+  std::vector<const proxy::ProxyKey*> applied;
+  for (const Given& g : given) {
+    const proxy::ProxyKey* key = g.flag->key;
+    if (key == nullptr || std::find(applied.begin(), applied.end(), key) != applied.end()) continue;
+    applied.push_back(key);
+    std::vector<std::string> values;
+    for (const Given& h : given) {
+      if (h.flag == g.flag) values.push_back(h.value);
+    }
+    if (auto err = proxy::set_proxy_key_from_flag(options.proxy, *key, values)) return CliError{err->to_string()};
+  }
+  if (auto problem = proxy::validate(options.proxy)) {
+    // Name the flag that set the key when there is one, else the config file.
+    std::string origin = options.config_path.empty() ? "configuration" : options.config_path;
+    for (const proxy::ProxyKey* key : applied) {
+      if (problem_of_key(problem->key, key->path)) origin = "--" + key->flag;
+    }
+    return CliError{origin + ": " + proxy::key_problem_path("$", *problem) + ": " + problem->message};
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -203,16 +284,24 @@ std::optional<std::string> read_text_file(const std::string& path, std::string& 
   return text.str();
 }
 
+std::vector<std::string> flag_names() {
+  std::vector<std::string> names;
+  for (const Flag& f : all_flags()) names.emplace_back(f.name);
+  return names;
+}
+
 std::string help_text() {
   std::string out =
       "usage: tapwire [FLAGS] (--qemu-listen PATH | --qemu-connect PATH | --vmnet-listen PATH |\n"
       "                        --vfkit-listen PATH | --tap IFNAME [--netns PATH])\n"
+      "       tapwire [--config FILE.json] [FLAGS] --check-config\n"
       "       tapwire ctl --control PATH (stats | diagnostics)\n"
       "\n"
       "A user-space network proxy for one VM: terminates the VM's TCP/IP and opens ordinary\n"
-      "host sockets. Flags take their value as `--flag VALUE` or `--flag=VALUE`.\n";
+      "host sockets. Flags take their value as `--flag VALUE` or `--flag=VALUE`; every proxy\n"
+      "config key has a flag: `dhcp.lease_time` is --dhcp-lease-time, booleans take true|false.\n";
   std::string_view section;
-  for (const FlagSpec& f : kFlags) {
+  for (const Flag& f : all_flags()) {
     if (f.section != section) {
       section = f.section;
       out += "\n" + std::string(section) + ":\n";
@@ -223,8 +312,12 @@ std::string help_text() {
     else head += "\n" + std::string(30, ' ');
     std::string body(f.help);
     std::string def = default_of(f);
-    // The default stays on one line: its space is a placeholder until after wrapping.
-    if (!def.empty()) body += " [default:\x01" + def + "]";
+    // The default stays on one line: its spaces are placeholders until after wrapping.
+    if (!def.empty()) {
+      std::string tagged = " [default: " + def + "]";
+      for (char& ch : tagged) ch = ch == ' ' ? '\x01' : ch;
+      body += " " + tagged.substr(1);
+    }
     std::string wrapped = wrap(body, 30, 100);
     for (char& ch : wrapped) ch = ch == '\x01' ? ' ' : ch;
     out += head + wrapped + "\n";
@@ -238,90 +331,17 @@ std::string help_text() {
 CliResult parse_daemon_args(const std::vector<std::string_view>& args) {
   DaemonOptions options;
   std::vector<Given> given;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "-h") arg = "--help";
-    if (arg.size() < 3 || arg.substr(0, 2) != "--") {
-      return fail("unexpected argument \"" + std::string(arg) + "\" (flags start with --); see tapwire --help");
-    }
-    std::string_view body = arg.substr(2);
-    std::optional<std::string_view> inline_value;
-    if (auto eq = body.find('='); eq != std::string_view::npos) {
-      inline_value = body.substr(eq + 1);
-      body = body.substr(0, eq);
-    }
-    const FlagSpec* spec = find_flag(body);
-    if (!spec) {
-      std::vector<std::string_view> names;
-      for (const FlagSpec& f : kFlags) names.push_back(f.name);
-      std::string msg = "unknown flag --" + std::string(body);
-      if (auto near = proxy::did_you_mean(body, names)) msg += " (did you mean --" + std::string(*near) + "?)";
-      return fail(msg + "; see tapwire --help");
-    }
-    std::string value;
-    if (spec->metavar.empty()) {
-      if (inline_value) return fail("--" + std::string(spec->name) + " takes no value");
-    } else if (inline_value) {
-      value = std::string(*inline_value);
-    } else if (i + 1 < args.size()) {
-      value = std::string(args[++i]);
-    } else {
-      return fail("--" + std::string(spec->name) + " needs a value (" + std::string(spec->metavar) + ")");
-    }
-    if (!spec->repeatable) {
-      for (const Given& g : given) {
-        if (g.spec == spec) return fail("--" + std::string(spec->name) + " given more than once");
-      }
-    }
-    given.push_back(Given{spec, std::move(value)});
-  }
+  if (auto err = collect(args, given)) return fail(err->message);
 
   // Daemon options first (--help wins over everything else).
   for (const Given& g : given) {
-    if (g.spec->apply) {
-      std::string err = g.spec->apply(options, g.spec->name, g.value);
-      if (!err.empty()) return fail(err);
-    }
+    if (g.flag->option == nullptr) continue;
+    std::string err = g.flag->option->apply(options, g.flag->name, g.value);
+    if (!err.empty()) return fail(err);
   }
   if (options.help) return CliResult{std::move(options), std::nullopt};
-
-  // The config file, then the proxy flags on top of it.
-  if (!options.config_path.empty()) {
-    std::string error;
-    auto text = read_text_file(options.config_path, error);
-    if (!text) return fail(options.config_path + ": cannot read: " + error);
-    auto loaded = proxy::proxy_config_from_text(*text, options.config_path);
-    if (!loaded) return fail(loaded.error().to_string());
-    options.proxy = loaded.value();
-  }
-  std::vector<const FlagSpec*> applied;
-  for (const Given& g : given) {
-    if (g.spec->proxy_key.empty()) continue;
-    bool done = false;
-    for (const FlagSpec* a : applied) done = done || a == g.spec;
-    if (done) continue;
-    applied.push_back(g.spec);
-    std::string text = g.value;
-    if (g.spec->repeatable) {  // a list key: every occurrence, comma-joined
-      text.clear();
-      for (const Given& h : given) {
-        if (h.spec != g.spec) continue;
-        if (!text.empty()) text += ",";
-        text += h.value;
-      }
-    }
-    if (auto err = proxy::set_proxy_key_from_text(options.proxy, g.spec->proxy_key, text)) {
-      return fail(err->to_string());
-    }
-  }
-  if (auto problem = proxy::validate(options.proxy)) {
-    // Name the flag that set the key when there is one, else the config file.
-    std::string origin = options.config_path.empty() ? "configuration" : options.config_path;
-    for (const FlagSpec* a : applied) {
-      if (a->proxy_key == problem->key) origin = "--" + std::string(a->name);
-    }
-    return fail(origin + ": " + proxy::key_problem_path("$", *problem) + ": " + problem->message);
-  }
+  if (auto err = load_proxy_config(options, given)) return fail(err->message);
+  if (options.check_config) return CliResult{std::move(options), std::nullopt};
 
   if (options.transport == TransportKind::none) {
     return fail("no transport: give one of --qemu-listen, --qemu-connect, --vmnet-listen, --vfkit-listen, --tap");
@@ -330,6 +350,10 @@ CliResult parse_daemon_args(const std::vector<std::string_view>& args) {
     return fail("--netns only applies to --tap");
   }
   return CliResult{std::move(options), std::nullopt};
+}
+
+std::string effective_config_json(const DaemonOptions& options) {
+  return proxy::proxy_config_to_json(options.proxy).dump(2) + "\n";
 }
 
 }  // namespace tapwire::daemon

@@ -1,15 +1,17 @@
-// The `tapwire` daemon's command line: one table of flags, `--help` generated from it,
-// and the merge of `--config FILE.json` (the keys of a scenario's `proxy` section) with
-// the flags (a flag overrides the file).
+// The `tapwire` daemon's command line: the flags, `--help` generated from them, and the
+// merge of `--config FILE.json` (the keys of a scenario's `proxy` section) with the
+// flags (a flag overrides the file).
 //
 // Theory of operation
-// - Every flag is one row of kFlags (cli.cpp): its name, value name, help, and either the
-//   proxy config key it sets (`--mtu` -> `mtu`, through proxy::set_proxy_key_from_text,
-//   the same reader as the JSON binding, so a flag and a config key can never disagree)
-//   or the daemon option it sets. Adding a flag (DNS, port forwards) is one row.
+// - The proxy's flags are the rows of the config key table (stack/proxy/config_json.h):
+//   one flag per config key, read by the same reader as the JSON file, so a flag and a
+//   key can never disagree and a new key is a new flag with no edit here. The daemon's
+//   own options (transport, capture, control socket, logging) are the rows of
+//   kOptionFlags (cli.cpp).
 // - Parsing happens in two passes: the first collects every flag (so `--config` may come
-//   anywhere), the second loads the config file and applies the proxy flags in command
-//   line order on top of it. Repeatable list flags (`--allow-outbound`) accumulate.
+//   anywhere), the second loads the config file and applies the proxy flags on top of
+//   it. A list key's flag (`--allow-outbound`) is repeatable; its values replace the
+//   file's list. `--check-config` stops there: no transport is needed.
 // - Every error is one line (CliError::message) that names the flag, or the file and the
 //   JSON path; the caller prints it and exits with code 2.
 #pragma once
@@ -21,7 +23,7 @@
 
 #include "stack/base/log.h"
 #include "stack/base/time.h"
-#include "stack/proxy/config.h"
+#include "stack/proxy/config.h"  // plain structs; the JSON binding stays in cli.cpp
 
 namespace tapwire::daemon {
 
@@ -38,6 +40,7 @@ struct DaemonOptions {
   std::string control_path;
   LogLevel log_level = LogLevel::info;
   Duration stats_interval = Duration::seconds(60);  // 0s: never
+  bool check_config = false;  // print the effective proxy config and exit
   bool help = false;
 };
 
@@ -51,11 +54,18 @@ struct CliResult {
 };
 
 // Parses argv[1..] of the daemon (not the `ctl` subcommand). On --help, options->help
-// is set and nothing else is checked.
+// is set and nothing else is checked; on --check-config the configuration is loaded
+// and checked but no transport is required.
 CliResult parse_daemon_args(const std::vector<std::string_view>& args);
 
 // The --help text: usage, every flag with its value name, meaning and default.
 std::string help_text();
+
+// Every flag's name (without "--"), in --help order.
+std::vector<std::string> flag_names();
+
+// What --check-config prints: the proxy configuration, every key, as indented JSON.
+std::string effective_config_json(const DaemonOptions& options);
 
 // Reads a whole file; nullopt (and `error` set to strerror) when it cannot.
 std::optional<std::string> read_text_file(const std::string& path, std::string& error);

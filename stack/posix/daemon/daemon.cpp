@@ -13,8 +13,8 @@
 #include "stack/base/rng.h"
 #include "stack/pcap/pcap.h"
 #include "stack/posix/clock.h"
-#include "stack/posix/daemon/config_json.h"
 #include "stack/posix/daemon/control_server.h"
+#include "stack/posix/daemon/lease_file.h"
 #include "stack/posix/event_loop.h"
 #include "stack/posix/fd_limit.h"
 #include "stack/posix/posix_host_net.h"
@@ -24,6 +24,7 @@
 #include "stack/posix/tap.h"
 #include "stack/posix/vfkit.h"
 #include "stack/posix/vmnet.h"
+#include "stack/proxy/config_json.h"
 #include "stack/proxy/proxy.h"
 
 namespace tapwire::daemon {
@@ -112,6 +113,8 @@ class Daemon final : public posix::FrameReceiver {
   json stats_json() const;
   json diagnostics_json() const;
   void log_stats();
+  void restore_leases();
+  void save_leases_if_changed();
   void shutdown();
 
   DaemonOptions options_;
@@ -126,6 +129,7 @@ class Daemon final : public posix::FrameReceiver {
   std::unique_ptr<ControlServer> control_;
   std::optional<pcap::PcapWriter> capture_;
   Instant started_;
+  std::uint64_t saved_lease_generation_ = 0;
   bool stop_ = false;
   bool relisten_ = false;
   int stop_signal_ = 0;
@@ -229,6 +233,7 @@ int Daemon::run() {
   proxy_->set_isn_source([this](Instant now, const tcp::FourTuple& t) {
     return isn_->isn(now, t.local.ip, t.local.port, t.remote.ip, t.remote.port);  // RFC 6528 §3
   });
+  restore_leases();
   host_->set_event_sink(proxy_.get());
   transport_->set_receiver(this);
   transport_->set_link_event_sink(proxy_.get());
@@ -260,6 +265,7 @@ int Daemon::run() {
     }
     Instant now = loop_->now();
     proxy_->poll(now);
+    save_leases_if_changed();
     if (next_stats && now >= *next_stats) {
       log_stats();
       next_stats = now + options_.stats_interval;
@@ -286,10 +292,33 @@ int Daemon::run() {
   return stop_ ? 0 : 1;
 }
 
+// The lease file: loaded once before the VM talks, rewritten whenever the DHCP
+// server's lease table changes (docs/architecture.md §Determinism: the file I/O stays
+// in the daemon; the server only offers a snapshot and a change counter).
+void Daemon::restore_leases() {
+  const std::string& path = options_.proxy.dhcp.lease_file;
+  if (path.empty()) return;
+  LeaseFileContents contents = load_lease_file(path);
+  if (contents.warning) TW_LOG(log_, warn, "%s", contents.warning->c_str());
+  proxy::DhcpServer& dhcp = proxy_->dhcp();
+  dhcp.restore_leases(loop_->now(), contents.leases);
+  saved_lease_generation_ = dhcp.lease_generation();
+}
+
+void Daemon::save_leases_if_changed() {
+  const std::string& path = options_.proxy.dhcp.lease_file;
+  if (path.empty() || !proxy_) return;
+  const proxy::DhcpServer& dhcp = proxy_->dhcp();
+  if (dhcp.lease_generation() == saved_lease_generation_) return;
+  saved_lease_generation_ = dhcp.lease_generation();
+  if (auto err = write_lease_file(path, dhcp.lease_snapshot())) TW_LOG(log_, warn, "%s", err->c_str());
+}
+
 void Daemon::shutdown() {
   Instant now = posix::MonotonicClock::now();
   proxy_->shutdown(now);  // RST to the guest's connections, host sockets closed
   proxy_->poll(now);      // emit what shutdown queued, one flush
+  save_leases_if_changed();
   link_->flush();
   host_->close_all();
   control_.reset();  // closes clients, removes the socket file
@@ -356,7 +385,7 @@ json Daemon::diagnostics_json() const {
   out["flows"] = std::move(flows);
   out["host_sockets"] = std::move(sockets);
   out["leaks"] = proxy_->leaks();
-  out["config"] = config_to_json(proxy_->config());
+  out["config"] = proxy::proxy_config_to_json(proxy_->config());
   return out;
 }
 

@@ -1,5 +1,5 @@
 // The `tapwire` daemon: one VM transport, PosixHostNet and the proxy core on an epoll
-// loop (DESIGN.md §2), with an optional pcap capture and control socket.
+// loop (docs/architecture.md §Drivers), with an optional pcap capture and control socket.
 //
 // Theory of operation
 // - Start-up: RLIMIT_NOFILE soft -> hard (logged; max_connections 0 is derived from it),
@@ -9,6 +9,8 @@
 //   Proxy::on_frame); the proxy sends frames through CaptureLink, a FrameLink in front of
 //   the transport that captures each committed frame; PosixHostNet's events and the
 //   transport's writable edges go straight to the Proxy (HostEventSink, LinkEventSink).
+// - DHCP leases (with dhcp.lease_file): loaded before the VM talks (a corrupt file is a
+//   warning and an empty table), rewritten atomically after any poll that changed them.
 // - The loop: `loop.run_once(min(proxy.poll_at(), next stats log)); proxy.poll(now)`.
 //   Readiness handlers and the deferred queues run inside run_once; poll() runs once
 //   per wakeup batch.

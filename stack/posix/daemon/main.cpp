@@ -21,5 +21,9 @@ int main(int argc, char** argv) {
     std::fputs(tapwire::daemon::help_text().c_str(), stdout);
     return 0;
   }
+  if (parsed.options->check_config) {
+    std::fputs(tapwire::daemon::effective_config_json(*parsed.options).c_str(), stdout);
+    return 0;
+  }
   return tapwire::daemon::run_daemon(*parsed.options);
 }

@@ -25,79 +25,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stack/proxy/config_json.h"
+#include "tests/unit/posix/daemon_testutil.h"
+
+using namespace tapwire::daemon_test;
+
 namespace {
-
-const std::string kBinary = std::string(TAPWIRE_BINARY_DIR) + "/bin/tapwire";
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/tw-daemon-cli-XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    BOOST_REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct Child {
-  pid_t pid = -1;
-  std::string out_path, err_path;
-};
-
-Child spawn(const std::vector<std::string>& args, const TempDir& dir, const std::string& tag) {
-  Child c;
-  c.out_path = dir.file(tag + ".out");
-  c.err_path = dir.file(tag + ".err");
-  c.pid = ::fork();
-  BOOST_REQUIRE(c.pid >= 0);
-  if (c.pid == 0) {
-    int out = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(kBinary.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(kBinary.c_str(), argv.data());
-    ::_exit(127);
-  }
-  return c;
-}
-
-// Waits (bounded) for the child; returns its exit code, or -1 after killing it.
-int wait_exit(const Child& c, int timeout_ms = 10000) {
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    int status = 0;
-    pid_t r = ::waitpid(c.pid, &status, WNOHANG);
-    if (r == c.pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(c.pid, SIGKILL);
-  ::waitpid(c.pid, nullptr, 0);
-  return -1;
-}
-
-struct Run {
-  int code;
-  std::string out, err;
-};
-
-Run run(const std::vector<std::string>& args) {
-  TempDir dir;
-  Child c = spawn(args, dir, "run");
-  int code = wait_exit(c);
-  return Run{code, slurp(c.out_path), slurp(c.err_path)};
-}
 
 std::size_t count_lines(const std::string& s) {
   std::size_t n = 0;
@@ -105,27 +38,11 @@ std::size_t count_lines(const std::string& s) {
   return n;
 }
 
-bool wait_for_file(const std::string& path, int timeout_ms = 5000) {
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    if (::access(path.c_str(), F_OK) == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
 // A connected control client with line reads.
 struct ControlClient {
   int fd = -1;
   std::string buf;
-  explicit ControlClient(const std::string& path) {
-    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
+  explicit ControlClient(const std::string& path) : fd(connect_unix(path, SOCK_STREAM)) {}
   ~ControlClient() { ::close(fd); }
   void send_text(const std::string& text) {
     BOOST_REQUIRE(::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
@@ -165,29 +82,6 @@ bool is_gateway_arp_reply(const unsigned char* f, std::size_t len, const unsigne
   const unsigned char gw_ip[] = {192, 168, 65, 1};
   return len >= 42 && std::equal(mac, mac + 6, f) && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0x00 &&
          f[21] == 0x02 && f[22] == 0x02 && f[23] == 0x50 && std::equal(gw_ip, gw_ip + 4, f + 28);
-}
-
-int connect_unix(const std::string& path, int type) {
-  int fd = ::socket(AF_UNIX, type, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-// Reads exactly n bytes (bounded by the socket's receive timeout).
-std::vector<unsigned char> read_exactly(int fd, std::size_t n) {
-  std::vector<unsigned char> out(n);
-  std::size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::recv(fd, out.data() + got, n - got, 0);
-    BOOST_REQUIRE(r > 0);
-    got += static_cast<std::size_t>(r);
-  }
-  return out;
 }
 
 }  // namespace
@@ -265,6 +159,54 @@ BOOST_AUTO_TEST_CASE(bad_config_file_names_the_file_and_json_path) {
     BOOST_TEST(r.code == 2);
     BOOST_TEST(count_lines(r.err) == 1u);
     BOOST_TEST(r.err.find("tapwire: " + c.path + c.expect) == 0u);
+  }
+}
+
+// Every proxy config key has its flag in --help, with its value name and default, and
+// --check-config shows that each flag set its key (the flag names are the key table's).
+BOOST_AUTO_TEST_CASE(every_config_key_has_a_flag_the_binary_accepts) {
+  Run help = run({"--help"});
+  BOOST_REQUIRE(help.code == 0);
+  for (const tapwire::proxy::ProxyKey& key : tapwire::proxy::proxy_keys()) {
+    const std::string head = "  --" + key.flag + " " + std::string(key.metavar);
+    BOOST_TEST(help.out.find(head) != std::string::npos, "--help lacks " + head);
+  }
+  Run r = run({"--check-config", "--tcp-sack", "false", "--dhcp-lease-time", "10m", "--connect-timeout=3s",
+               "--tcp-nagle=true", "--allow-outbound", "127.0.0.0/8", "--allow-outbound", "10.0.0.0/8",
+               "--dhcp-static", "02:00:00:00:00:10=192.168.65.50"});
+  BOOST_TEST_INFO("stderr: " << r.err);
+  BOOST_REQUIRE(r.code == 0);
+  nlohmann::json config = nlohmann::json::parse(r.out, nullptr, false);
+  BOOST_REQUIRE(config.is_object());
+  BOOST_TEST(config["tcp"]["sack"] == false);
+  BOOST_TEST(config["tcp"]["nagle"] == true);
+  BOOST_TEST(config["dhcp"]["lease_time"] == "600s");
+  BOOST_TEST(config["connect_timeout"] == "3s");
+  BOOST_TEST(config["allow_outbound"] == nlohmann::json::array({"127.0.0.0/8", "10.0.0.0/8"}));
+  BOOST_TEST(config["dhcp"]["static"][0]["ip"] == "192.168.65.50");
+}
+
+BOOST_AUTO_TEST_CASE(check_config_and_forwards_fail_with_one_line) {
+  TempDir dir;
+  const std::string forwards = dir.file("forwards.json");
+  std::ofstream(forwards) << R"({"port_forwards": ["tcp:127.0.0.1:8080:192.168.65.3:80"]})";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--check-config", "--forward", "tcp:127.0.0.1:8080:192.168.65.3:80"},
+       "tapwire: --forward: $.port_forwards: port forwarding is not implemented yet"},
+      {{"--check-config", "--config", forwards},
+       "tapwire: " + forwards + ": $.port_forwards: port forwarding is not implemented yet"},
+      {{"--check-config", "--tcp-sack", "maybe"}, R"(tapwire: --tcp-sack: $.tcp.sack: expected true or false)"},
+      {{"--check-config", "--tcp-sak", "false"}, "tapwire: unknown flag --tcp-sak (did you mean --tcp-sack?)"},
+      {{"--check-config", "--dhcp-static", "02:00:00:00:00:10=192.168.65.1"},
+       "tapwire: --dhcp-static: $.dhcp.static[0].ip: "},
+  };
+  for (const auto& [args, expect] : cases) {
+    Run r = run(args);
+    BOOST_TEST_INFO("stderr: " << r.err);
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(count_lines(r.err) == 1u);
+    BOOST_TEST(r.err.find(expect) == 0u);
+    BOOST_TEST(r.out.empty());
   }
 }
 

@@ -218,7 +218,8 @@ BOOST_AUTO_TEST_CASE(different_macs_get_different_addresses) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(pool_exhaustion_gives_no_offer) {
+// Reclaiming leases of MACs that sent nothing but DHCP: dhcp_pool_test.cpp.
+BOOST_AUTO_TEST_CASE(pool_held_by_active_macs_gives_no_offer) {
   ProxyConfig c = dhcp_config();
   c.dhcp.range_first = Ipv4Addr::from_octets(192, 168, 65, 10);
   c.dhcp.range_last = Ipv4Addr::from_octets(192, 168, 65, 11);
@@ -228,7 +229,9 @@ BOOST_AUTO_TEST_CASE(pool_exhaustion_gives_no_offer) {
   auto a2 = b.exchange(at_ms(0), wire::make_dhcp_discover(mac_n(2), 2), mac_n(2));
   BOOST_REQUIRE(a1 && a2);
   BOOST_CHECK_NE(parse_reply(*a1).dhcp.yiaddr, parse_reply(*a2).dhcp.yiaddr);
-  // Both addresses are held by offers: a third client gets nothing.
+  b.dhcp.note_traffic(mac_n(1), at_ms(0));
+  b.dhcp.note_traffic(mac_n(2), at_ms(0));
+  // Both addresses are held by offers to MACs with traffic: a third client gets nothing.
   BOOST_CHECK(!b.exchange(at_ms(1), wire::make_dhcp_discover(mac_n(3), 3), mac_n(3)).has_value());
   BOOST_CHECK_EQUAL(b.stats[Drop::dhcp_pool_exhausted], 1u);
   // Once an offer lapses (offer_hold, 60 s) without a REQUEST, its address is free again.
@@ -359,7 +362,8 @@ BOOST_AUTO_TEST_CASE(release_then_rediscover_gets_the_same_address) {
   BOOST_REQUIRE(offer);
   const Ipv4Addr addr = offer->reply.yiaddr;
   BOOST_REQUIRE(b.dhcp.answer(at_ms(1), wire::make_dhcp_request(kGuestMac, 2, addr, kGatewayIp)));
-  // The pool is full while the lease holds.
+  b.dhcp.note_traffic(kGuestMac, at_ms(1));
+  // The pool is full while the lease of a MAC with traffic holds.
   BOOST_CHECK(!b.dhcp.answer(at_ms(2), wire::make_dhcp_discover(kGuestMac2, 3)).has_value());
 
   DhcpRepr release = wire::make_dhcp_discover(kGuestMac, 4);

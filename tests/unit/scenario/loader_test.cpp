@@ -129,6 +129,8 @@ BOOST_AUTO_TEST_CASE(broken_files_are_rejected_with_file_and_path) {
       {"semantic_unknown_reference.json", {"$.expect.at_end.conditions[0].conn", R"(no action has the id "c9")"}},
       {"semantic_action_after_end.json", {"$.actions[0].at", "after the end of the run"}},
       {"semantic_vm_ip_is_gateway.json", {"$.vm.ip", "gateway"}},
+      {"semantic_dhcp_static_on_gateway.json", {"$.proxy.dhcp.static[0].ip", "the gateway or the host alias"}},
+      {"port_forwards_not_implemented.json", {"$.proxy.port_forwards", "port forwarding is not implemented yet"}},
   };
   std::size_t seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kScenarios + "/broken")) {
@@ -273,4 +275,13 @@ BOOST_AUTO_TEST_CASE(messages_survive_invalid_utf8_from_python) {
   ScenarioError e = load_error(doc);
   BOOST_TEST(e.message.find("unknown key") == 0u, e.message);
   BOOST_TEST(e.json_path.rfind("$[", 0) == 0u, e.json_path);
+}
+
+// The simulator keeps no files: a lease file in a scenario would be accepted and ignored.
+BOOST_AUTO_TEST_CASE(a_lease_file_is_for_the_daemon_only) {
+  auto r = load_scenario_text(R"({"name": "x", "duration": "1s", "proxy": {"dhcp": {"lease_file": "/tmp/l.json"}}})",
+                              "<test>");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().json_path == "$.proxy.dhcp.lease_file");
+  BOOST_TEST(r.error().message.find("daemon") != std::string::npos, r.error().message);
 }

@@ -1,0 +1,128 @@
+// Running the `tapwire` binary from a test: a temporary folder, a child process with
+// its output in files, bounded waits, and a unix socket client.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tapwire::daemon_test {
+
+inline const std::string kBinary = std::string(TAPWIRE_BINARY_DIR) + "/bin/tapwire";
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/tw-daemon-cli-XXXXXX";
+    const char* p = ::mkdtemp(tmpl);
+    BOOST_REQUIRE(p != nullptr);
+    path = p;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string file(const std::string& name) const { return path + "/" + name; }
+};
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Child {
+  pid_t pid = -1;
+  std::string out_path, err_path;
+};
+
+inline Child spawn(const std::vector<std::string>& args, const TempDir& dir, const std::string& tag) {
+  Child c;
+  c.out_path = dir.file(tag + ".out");
+  c.err_path = dir.file(tag + ".err");
+  c.pid = ::fork();
+  BOOST_REQUIRE(c.pid >= 0);
+  if (c.pid == 0) {
+    int out = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(kBinary.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(kBinary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return c;
+}
+
+// Waits (bounded) for the child; returns its exit code, or -1 after killing it.
+inline int wait_exit(const Child& c, int timeout_ms = 10000) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    int status = 0;
+    pid_t r = ::waitpid(c.pid, &status, WNOHANG);
+    if (r == c.pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(c.pid, SIGKILL);
+  ::waitpid(c.pid, nullptr, 0);
+  return -1;
+}
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+inline Run run(const std::vector<std::string>& args) {
+  TempDir dir;
+  Child c = spawn(args, dir, "run");
+  int code = wait_exit(c);
+  return Run{code, slurp(c.out_path), slurp(c.err_path)};
+}
+
+inline bool wait_for_file(const std::string& path, int timeout_ms = 5000) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+inline int connect_unix(const std::string& path, int type) {
+  int fd = ::socket(AF_UNIX, type, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// Reads exactly n bytes (bounded by the socket's receive timeout).
+inline std::vector<unsigned char> read_exactly(int fd, std::size_t n) {
+  std::vector<unsigned char> out(n);
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::recv(fd, out.data() + got, n - got, 0);
+    BOOST_REQUIRE(r > 0);
+    got += static_cast<std::size_t>(r);
+  }
+  return out;
+}
+
+}  // namespace tapwire::daemon_test
