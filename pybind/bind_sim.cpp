@@ -12,6 +12,7 @@
 #include "sim/link/link_rule.h"
 #include "sim/scenario/loader.h"
 #include "sim/testbed/testbed_counters.h"
+#include "stack/config/json_reader.h"
 #include "stack/proxy/proxy.h"
 
 namespace tapwire::pybind {
@@ -177,7 +178,7 @@ bool run_session(PySim& sim, const py::object& predicate, Instant deadline) {
 // A keyword argument of Sim(...) as JSON, for the loader's section reader.
 std::optional<nlohmann::json> section_json(const py::object& value, const char* name) {
   if (value.is_none()) return std::nullopt;
-  auto parsed = proxy::parse_json_text(json_dumps(value), std::string("<python> ") + name);
+  auto parsed = config::parse_json_text(json_dumps(value), std::string("<python> ") + name);
   if (!parsed.ok()) raise_value_error(parsed.error().to_string());
   return std::move(parsed).value();
 }

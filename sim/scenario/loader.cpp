@@ -169,7 +169,7 @@ ScenarioResult load_scenario_json(const nlohmann::json& document, const std::str
   return s;
 }
 
-proxy::ConfigResult<WorldSetup> load_world_setup(const WorldSetupJson& sections, const std::string& origin) {
+config::ConfigResult<WorldSetup> load_world_setup(const WorldSetupJson& sections, const std::string& origin) {
   using namespace load;
   JsonReader r(origin);
   auto node = [](const nlohmann::json* value, const char* path) {

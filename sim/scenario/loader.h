@@ -43,6 +43,6 @@ struct WorldSetupJson {
   const nlohmann::json* link = nullptr;
   const nlohmann::json* host = nullptr;
 };
-proxy::ConfigResult<WorldSetup> load_world_setup(const WorldSetupJson& sections, const std::string& origin);
+config::ConfigResult<WorldSetup> load_world_setup(const WorldSetupJson& sections, const std::string& origin);
 
 }  // namespace tapwire::sim
