@@ -2,7 +2,7 @@
 // virtual clock -> expectations -> RunResult (report.h).
 //
 // Theory of operation
-// - Build (DESIGN.md §2, §6): a World seeded with the scenario's seed (or the
+// - Build (docs/architecture.md §The poll-driven core, §Scenarios): a World seeded with the scenario's seed (or the
 //   override), one Link named "link" with the scenario's per-direction parameters, the
 //   Proxy on the to_guest side (its FrameLink is a FramePort sending to_guest; frames
 //   delivered to_proxy go to Proxy::on_frame; a ProxyNode lets the World poll it), a

@@ -1,4 +1,4 @@
-// QEMU `-netdev stream` transport (DESIGN.md §5): Ethernet frames over a unix (or TCP)
+// QEMU `-netdev stream` transport (docs/architecture.md §Transports): Ethernet frames over a unix (or TCP)
 // stream socket, each preceded by its length as a 4-byte big-endian integer.
 //
 // Modes

@@ -1,4 +1,4 @@
-// Linux tap transport (DESIGN.md §5): /dev/net/tun opened with IFF_TAP | IFF_NO_PI, one
+// Linux tap transport (docs/architecture.md §Transports): /dev/net/tun opened with IFF_TAP | IFF_NO_PI, one
 // Ethernet frame per read() and per write().
 //
 // Theory of operation

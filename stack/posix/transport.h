@@ -1,4 +1,4 @@
-// Transports to the VM (DESIGN.md §5): each is a host::FrameLink for frames to the VM
+// Transports to the VM (docs/architecture.md §Transports): each is a host::FrameLink for frames to the VM
 // plus a reader that hands every complete frame from the VM to a FrameReceiver.
 //
 // Common rules

@@ -1,4 +1,4 @@
-// vfkit transport (DESIGN.md §5): a unix datagram socket, one Ethernet frame per
+// vfkit transport (docs/architecture.md §Transports): a unix datagram socket, one Ethernet frame per
 // datagram.
 //
 // Theory of operation

@@ -1,4 +1,4 @@
-// hyperkit vmnet transport (DESIGN.md §5; the protocol VPNKit speaks with hyperkit's
+// hyperkit vmnet transport (docs/architecture.md §Transports; the protocol VPNKit speaks with hyperkit's
 // virtio-net-vpnkit device). All integers little-endian.
 //
 // Theory of operation (one VM connection at a time on a listening unix socket)

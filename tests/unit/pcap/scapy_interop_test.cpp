@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE scapy_interop
 #include <boost/test/unit_test.hpp>
 
-// Tapwire and scapy read each other's captures byte for byte (issue 2 item 5).
+// Tapwire and scapy read each other's captures byte for byte.
 // The Python side is tests/pcap/scapy_interop.py, run with /usr/bin/python3.
 
 #include <sys/wait.h>
