@@ -1,4 +1,5 @@
-// libFuzzer target: any DNS message -> parse -> encode -> parse: equal (docs/architecture.md §Packets).
+// libFuzzer target: any DNS message -> parse -> encode -> parse: equal
+// (docs/architecture.md §Packets).
 #include <cstddef>
 #include <cstdint>
 

@@ -1,8 +1,8 @@
 // sim::World: the simulator's clock, event queue, seeded randomness, polled nodes and
 // run digest.
 //
-// Theory of operation (docs/architecture.md §The poll-driven core, the simulated driver). Virtual time starts at
-// 0 and only moves forward, in jumps. One step():
+// Theory of operation (docs/architecture.md §The poll-driven core, the simulated
+// driver). Virtual time starts at 0 and only moves forward, in jumps. One step():
 //   1. t = min(earliest event, every node's poll_at()); a deadline in the past is now.
 //   2. now = t.
 //   3. Run every event due at t, in (time, sequence) order, including events that

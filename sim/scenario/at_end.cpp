@@ -104,7 +104,8 @@ std::vector<std::string> collect_leaks(RunState& st) {
 
 void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out) {
   const AtEndExpectations& e = st.scenario.expect.at_end;
-  // Checked in every run, whatever the scenario says (docs/architecture.md §Network behaviour: the MTU rule).
+  // Checked in every run, whatever the scenario says (the MTU rule of
+  // docs/architecture.md §Network behaviour).
   {
     const std::size_t limit = st.scenario.proxy.mtu + 14;
     const std::size_t largest = st.capture->largest(Direction::to_guest);

@@ -2,9 +2,9 @@
 // virtual clock -> expectations -> RunResult (report.h).
 //
 // Theory of operation
-// - Build (docs/architecture.md §The poll-driven core, §Scenarios): a World seeded with the scenario's seed (or the
-//   override), one Link named "link" with the scenario's per-direction parameters, the
-//   Proxy on the to_guest side (its FrameLink is a FramePort sending to_guest; frames
+// - Build (docs/architecture.md §The poll-driven core, §Scenarios): a World seeded
+//   with the scenario's seed (or the override), one Link named "link" with the
+//   scenario's per-direction parameters, the Proxy on the to_guest side (its FrameLink is a FramePort sending to_guest; frames
 //   delivered to_proxy go to Proxy::on_frame; a ProxyNode lets the World poll it), a
 //   SimHostNet with the scenario's limits and servers whose event sink is the proxy,
 //   and a GuestVm sending to_proxy. A FrameCapture records both directions at the
