@@ -4,8 +4,8 @@
 // Theory of operation
 // - Build (docs/architecture.md §The poll-driven core, §Scenarios): a World seeded
 //   with the scenario's seed (or the override), one Link named "link" with the
-//   scenario's per-direction parameters, the Proxy on the to_guest side (its FrameLink is a FramePort sending to_guest; frames
-//   delivered to_proxy go to Proxy::on_frame; a ProxyNode lets the World poll it), a
+//   scenario's per-direction parameters, the Proxy on the to_guest side (its
+//   FrameLink is a FramePort sending to_guest; frames delivered to_proxy go to Proxy::on_frame; a ProxyNode lets the World poll it), a
 //   SimHostNet with the scenario's limits and servers whose event sink is the proxy,
 //   and a GuestVm sending to_proxy. A FrameCapture records both directions at the
 //   proxy's end from time zero.
