@@ -5,10 +5,11 @@
 // - Build (docs/architecture.md §The poll-driven core, §Scenarios): a World seeded
 //   with the scenario's seed (or the override), one Link named "link" with the
 //   scenario's per-direction parameters, the Proxy on the to_guest side (its
-//   FrameLink is a FramePort sending to_guest; frames delivered to_proxy go to Proxy::on_frame; a ProxyNode lets the World poll it), a
-//   SimHostNet with the scenario's limits and servers whose event sink is the proxy,
-//   and a GuestVm sending to_proxy. A FrameCapture records both directions at the
-//   proxy's end from time zero.
+//   FrameLink is a FramePort sending to_guest; frames delivered to_proxy go to
+//   Proxy::on_frame; a ProxyNode lets the World poll it), a SimHostNet with the
+//   scenario's limits and servers whose event sink is the proxy, and a GuestVm
+//   sending to_proxy. A FrameCapture records both directions at the proxy's end from
+//   time zero.
 // - Actions become World events at their `at` (they run inside the instant, before
 //   the nodes are polled, like an application call).
 // - The clock runs in segments: up to each timed expectation's `at` (the check sees
