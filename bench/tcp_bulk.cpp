@@ -1,4 +1,4 @@
-// bench_tcp_bulk: payload throughput of Tapwire's TCP, per CPU-second (issue 3 item 9).
+// bench_tcp_bulk: payload throughput of Tapwire's TCP, per CPU-second.
 //
 // Two complete endpoints (NetInterface + TcpStack each, the harness of
 // tests/unit/tcpsim/two_stacks.h) run in one process over a sim::Link with no

@@ -1,4 +1,5 @@
-// libFuzzer target: any DNS message -> parse -> encode -> parse: equal (issue 2 item 7).
+// libFuzzer target: any DNS message -> parse -> encode -> parse: equal
+// (docs/architecture.md §Packets).
 #include <cstddef>
 #include <cstdint>
 

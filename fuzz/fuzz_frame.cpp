@@ -1,4 +1,4 @@
-// libFuzzer target: any Ethernet frame through every layer (issue 2 item 7).
+// libFuzzer target: any Ethernet frame through every layer (docs/architecture.md §Packets).
 //
 //   Ethernet -> ARP
 //            -> IPv4 -> ICMP (errors: the quoted IPv4 header too)

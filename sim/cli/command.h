@@ -1,7 +1,8 @@
 // The subcommands of `tapwire-sim`. Each is one entry of a table: a name, a one-line
 // summary for `tapwire-sim --help`, and a function that gets the arguments after the
-// command name. Adding `run` or `replay` means writing <name>_command.cpp and adding
-// one line to the table in main.cpp.
+// command name. Today: `decode` (decode_command.cpp) and `run` (run_command.cpp).
+// Adding another (`replay`, say) means writing <name>_command.cpp and adding one line
+// to the table in main.cpp.
 //
 // Exit codes, shared by every command: 0 success, 1 the work failed (unreadable
 // input, failed expectation), 2 usage error (unknown command or flag, missing

@@ -1,4 +1,4 @@
-// tapwire-sim: the simulation harness's command-line front end (DESIGN.md §1).
+// tapwire-sim: the simulation harness's command-line front end (docs/architecture.md §Test bed).
 //   tapwire-sim --help
 //   tapwire-sim <command> [--help] [args...]
 #include <cstdio>

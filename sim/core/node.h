@@ -1,6 +1,7 @@
 // A Node is anything the World polls: the proxy, the simulated guest, the simulated
-// host. It follows the poll-driven contract of DESIGN.md §2: it never reads a clock,
-// is told `now`, and reports its next deadline through poll_at().
+// host. It follows the poll-driven contract of docs/architecture.md §The poll-driven
+// core: it never reads a clock, is told `now`, and reports its next deadline through
+// poll_at().
 #pragma once
 
 #include <optional>

@@ -6,7 +6,7 @@
 //     with the offer's server identifier (RFC 2131 §4.4.1, SELECTING), due now.
 //   requesting --ACK--> bound: the Lease is filled in; --NAK--> selecting (new xid).
 //   A message that got no answer is retransmitted: the first retransmission 1 s after
-//   the first send, each later gap twice the previous one, capped at 8 s (issue 4;
+//   the first send, each later gap twice the previous one, capped at 8 s (our choice;
 //   RFC 2131 §4.1 suggests 4 s doubling to 64 s with jitter, which is too slow for
 //   scenarios and would spend Rng draws). After kMaxRequests REQUESTs without an
 //   answer the client starts over with a DISCOVER (RFC 2131 §4.4.1, "the client ...

@@ -1,4 +1,4 @@
-// GuestVm: the simulated VM, built on our own stack (DESIGN.md §1 sim/guest).
+// GuestVm: the simulated VM, built on our own stack (docs/architecture.md §Test bed, sim/guest).
 //
 // Theory of operation
 // - Wiring. Frames leave through a FramePort on one direction of the Link (to_proxy

@@ -1,4 +1,4 @@
-// GuestVmConfig: how the simulated VM is set up (the `vm` keys of issue 4 item 5).
+// GuestVmConfig: how the simulated VM is set up (the `vm` keys of scenarios/README.md).
 //
 // sim/scenario/scenario.h has the scenario file's model of the same keys
 // (sim::VmConfig, VmTcpOptions, DhcpMtuPolicy). sim/guest cannot include it (the
@@ -45,7 +45,7 @@ struct GuestVmConfig {
   bool adopt_dhcp_mtu = false;
   GuestTcpOptions tcp;
 
-  // DHCP client retransmission (issue 4: after 1 s, doubling, at most 8 s apart).
+  // DHCP client retransmission (after 1 s, doubling, at most 8 s apart; see dhcp_client.h).
   Duration dhcp_initial_timeout = Duration::seconds(1);
   Duration dhcp_max_timeout = Duration::seconds(8);
   // Frames of the to_proxy direction allowed in flight before the VM's link port

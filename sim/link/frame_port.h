@@ -2,9 +2,10 @@
 //
 // Theory of operation. The proxy (direction to_guest) and the simulated guest
 // (direction to_proxy) emit frames through the same FrameLink interface the daemon's
-// transports implement (DESIGN.md §2). egress(len) lends a reusable member buffer (it
-// grows to the largest frame seen, then never allocates again); commit(len) hands the
-// first len bytes to Link::send, which copies them. flush() has nothing to gather.
+// transports implement (docs/architecture.md §Host and link contracts). egress(len)
+// lends a reusable member buffer (it grows to the largest frame seen, then never
+// allocates again); commit(len) hands the first len bytes to Link::send, which copies
+// them. flush() has nothing to gather.
 //
 // Backpressure. The Link does not expose its per-direction queue occupancy, so the
 // port bounds the frames of its direction that are still in flight, computed from the

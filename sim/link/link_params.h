@@ -1,7 +1,7 @@
 // Impairment parameters of one direction of a sim::Link, and the one place where the
 // textual keys used by scenario files and the Python module are turned into them.
 //
-// Keys (DESIGN.md §6; values in parentheses):
+// Keys (docs/architecture.md §Scenarios; values in parentheses):
 //   delay          propagation delay (duration string, "100us" by default)
 //   jitter         extra delay drawn uniformly from [0, jitter] per frame (duration);
 //                  frames of one direction stay in order unless `reorder` picks them

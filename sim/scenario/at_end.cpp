@@ -92,8 +92,8 @@ std::vector<std::string> collect_leaks(RunState& st) { return st.bed.leaks(); }
 
 void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out) {
   const AtEndExpectations& e = st.scenario.expect.at_end;
-  // Checked in every run, whatever the scenario says (docs/architecture.md §Flows: no
-  // frame to the guest is larger than the MTU allows).
+  // Checked in every run, whatever the scenario says (the MTU rule of
+  // docs/architecture.md §Network behaviour).
   {
     const std::size_t limit = st.scenario.proxy.mtu + 14;
     const std::size_t largest = st.capture.largest(Direction::to_guest);

@@ -5,6 +5,7 @@
 //   {"stat": NAME, OP: N}   {"frame": MATCH, "count": CMP}   {"server": "ip:port", ...}
 #include <algorithm>
 
+#include "sim/scenario/counter_names.h"
 #include "sim/scenario/load_context.h"
 
 namespace tapwire::sim::load {
@@ -18,6 +19,21 @@ constexpr std::string_view kSubjects[] = {"conn", "ping", "dhcp", "udp", "stat",
 constexpr std::string_view kTcpStates[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
                                            "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
                                            "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
+
+// A counter name must be one a run reports (sim/scenario/counter_names.h): a
+// misspelled name is an error here, not a condition that silently holds.
+void check_counter_name(JsonReader& r, const std::string& path, const std::string& name) {
+  if (r.failed() || is_known_counter(name)) return;
+  const auto& known = known_counter_names();
+  std::string message = "unknown counter \"" + name + "\"";
+  if (auto near = proxy::did_you_mean(name, std::vector<std::string_view>(known.begin(), known.end()))) {
+    message += " (did you mean \"" + std::string(*near) + "\"?)";
+  } else {
+    message += "; counters are named like \"proxy.tcp.flows_opened\", \"proxy.drop.bad_tcp\", "
+               "\"link.to_guest.delivered\", \"guest.tcp_segments_too_big\" or \"host.open_handles\"";
+  }
+  r.fail(path, std::move(message));
+}
 
 void optional_comparison(JsonReader& r, const JsonNode& n, std::string_view key, std::optional<Comparison>& out) {
   if (auto m = r.member(n, key)) {
@@ -139,6 +155,7 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
     if (auto s = r.member(n, "stat")) r.read(*s, k.stat);
     if (!r.failed() && k.stat.empty()) r.fail(n.member_path("stat"), "must not be empty");
     read_inline_comparison(r, n, k.compare);
+    check_counter_name(r, n.member_path("stat"), k.stat);
     c.body = std::move(k);
   } else if (subject == "frame") {
     FrameCondition k;
@@ -165,7 +182,7 @@ void read_at_end(LoadContext& ctx, const JsonNode& n, AtEndExpectations& out) {
   JsonReader& r = ctx.reader;
   if (!r.object(n, {"no_leaks", "counters", "streams", "max_frame", "frames", "conditions"})) return;
   r.field(n, "no_leaks", out.no_leaks);
-  // counters: {"proxy.tcp.rst_to_guest": {">=": 1}, "proxy.udp.flows": 0}
+  // counters: {"proxy.tcp.rst_to_guest": {">=": 1}, "proxy.udp.flows_opened": 0}
   if (auto counters = r.member(n, "counters")) {
     if (!(*counters)->is_object()) {
       return r.fail(counters->path, "expected an object of counter names, got " + JsonReader::describe(**counters));
@@ -175,6 +192,7 @@ void read_at_end(LoadContext& ctx, const JsonNode& n, AtEndExpectations& out) {
       JsonNode child{&value, counters->member_path(name)};
       if (name.empty()) return r.fail(child.path, "a counter name must not be empty");
       read_comparison(r, child, k.compare);
+      check_counter_name(r, child.path, name);
       out.counters.push_back(std::move(k));
     }
   }

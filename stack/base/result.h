@@ -1,4 +1,4 @@
-// Results, not exceptions, on every data path (DESIGN.md §3). An Error carries a
+// Results, not exceptions, on every data path (docs/architecture.md §Packets). An Error carries a
 // machine-readable code and a static, human-readable reason; it never allocates, so
 // it can be returned per frame. Config loaders, which may allocate, use ConfigError
 // (see the scenario loader) instead.

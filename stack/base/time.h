@@ -1,6 +1,7 @@
 // Virtual and real time as integer nanoseconds. There is deliberately no now():
-// the core is handed `now` by its driver (DESIGN.md §2), so the same code runs on
-// the simulator's virtual clock and on the daemon's monotonic clock.
+// the core is handed `now` by its driver (docs/architecture.md §The poll-driven core),
+// so the same code runs on the simulator's virtual clock and on the daemon's monotonic
+// clock.
 #pragma once
 
 #include <compare>

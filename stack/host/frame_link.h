@@ -1,4 +1,5 @@
-// FrameLink: how the proxy core sends Ethernet frames to the VM (DESIGN.md §2).
+// FrameLink: how the proxy core sends Ethernet frames to the VM (docs/architecture.md
+// §Host and link contracts).
 //
 // The link lends the core an egress buffer to emit a frame into in place (no heap
 // allocation per frame), the core commits the length it wrote, and flushes once per

@@ -1,4 +1,5 @@
-// HostNet: the proxy core's only way to reach host sockets (DESIGN.md §2).
+// HostNet: the proxy core's only way to reach host sockets (docs/architecture.md §Host
+// and link contracts).
 //
 // Two implementations honour this contract exactly: PosixHostNet (stack/posix, real
 // non-blocking sockets driven by epoll) and SimHostNet (sim/host, simulated servers on

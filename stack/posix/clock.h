@@ -1,5 +1,5 @@
 // The daemon's clock: CLOCK_MONOTONIC as a tapwire::Instant. Read only by the driver
-// (the event loop), which hands `now` to the core (DESIGN.md §2).
+// (the event loop), which hands `now` to the core (docs/architecture.md §The poll-driven core).
 #pragma once
 
 #include "stack/base/time.h"

@@ -1,4 +1,4 @@
-// EventLoop: the daemon's epoll driver (DESIGN.md §2).
+// EventLoop: the daemon's epoll driver (docs/architecture.md §The poll-driven core).
 //
 // Theory of operation
 // - Every fd is registered edge-triggered (EPOLLET) with an IoHandler and a tag the

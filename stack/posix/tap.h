@@ -1,5 +1,5 @@
-// Linux tap transport (DESIGN.md §5): /dev/net/tun opened with IFF_TAP | IFF_NO_PI, one
-// Ethernet frame per read() and per write().
+// Linux tap transport (docs/architecture.md §Transports): /dev/net/tun opened with
+// IFF_TAP | IFF_NO_PI, one Ethernet frame per read() and per write().
 //
 // Theory of operation
 // - Opening: TUNSETIFF attaches to the named device, creating it if it does not exist.

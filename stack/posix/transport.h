@@ -1,5 +1,6 @@
-// Transports to the VM (DESIGN.md §5): each is a host::FrameLink for frames to the VM
-// plus a reader that hands every complete frame from the VM to a FrameReceiver.
+// Transports to the VM (docs/architecture.md §Transports): each is a host::FrameLink
+// for frames to the VM plus a reader that hands every complete frame from the VM to a
+// FrameReceiver.
 //
 // Common rules
 // - Frames from the VM are read in batches (many per wakeup) into one reusable buffer and

@@ -1,5 +1,5 @@
-// vfkit transport (DESIGN.md §5): a unix datagram socket, one Ethernet frame per
-// datagram.
+// vfkit transport (docs/architecture.md §Transports): a unix datagram socket, one
+// Ethernet frame per datagram.
 //
 // Theory of operation
 // - We bind PATH; vfkit binds its own socket and sends to ours. Its first datagram is the

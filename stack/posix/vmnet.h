@@ -1,5 +1,5 @@
-// hyperkit vmnet transport (DESIGN.md §5; the protocol VPNKit speaks with hyperkit's
-// virtio-net-vpnkit device). All integers little-endian.
+// hyperkit vmnet transport (docs/architecture.md §Transports; the protocol VPNKit
+// speaks with hyperkit's virtio-net-vpnkit device). All integers little-endian.
 //
 // Theory of operation (one VM connection at a time on a listening unix socket)
 //   awaiting_init     the client sends Init (49 bytes: "VMN3T", u32 version, 40-byte

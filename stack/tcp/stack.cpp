@@ -51,7 +51,7 @@ Result<ConnId> TcpStack::create(Instant now, bool active, const FourTuple& tuple
   Slot& s = slots_[index];
   const ConnId id{index, s.generation};
   // ISNs come from the configured source (the daemon's RFC 6528 generator) or else,
-  // like timestamp offsets, from the injected Rng (DESIGN.md §2).
+  // like timestamp offsets, from the injected Rng (docs/architecture.md §Determinism).
   const std::uint32_t iss = config_.isn_source ? config_.isn_source(now, tuple) : rng_.next_u32();
   const std::uint32_t ts_offset = rng_.next_u32();
   if (active) {

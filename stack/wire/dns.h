@@ -185,7 +185,8 @@ struct DnsRecord {
                        std::vector<std::uint8_t> rdata);
 
   // The rdata as it would be written with no compression: the key for de-duplicating
-  // records on (lower-cased owner, type, class, rdata) (seed-regressions.md §2).
+  // records on (lower-cased owner, type, class, rdata): a record whose TTL drifted
+  // between two answers is still one record (after moby/vpnkit#216).
   std::vector<std::uint8_t> rdata_wire() const;
   // Same RRset: owner (case-insensitive), type and class equal (RFC 2181 §5).
   bool same_rrset(const DnsRecord& o) const { return type == o.type && rclass == o.rclass && name == o.name; }

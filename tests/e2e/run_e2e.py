@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end test of the `tapwire` daemon with a real Linux guest (issue 6, item 5).
+"""End-to-end test of the `tapwire` daemon with a real Linux guest.
 
 The guest is a fresh network namespace whose only link is a tap device owned by
 `tapwire --tap tw0 --netns /var/run/netns/NAME --allow-outbound 127.0.0.0/8`. Inside it:
@@ -13,8 +13,10 @@ a UDP datagram is echoed through the host alias; SIGTERM shuts the daemon down c
 Usage:  run_e2e.py [--tapwire build/bin/tapwire] [--regenerate-fixture] [--keep]
   --regenerate-fixture  also re-record pcaps/e2e_short_run.pcap (DHCP, ping, 100 KB fetch,
                         refused connect, UDP echo; under 1 MB)
-Needs root (namespaces, tap); otherwise only the fixture check runs and the rest is
-reported as skipped. Prints "N passed, N failed" last; exit code 1 on any failure.
+Needs root (namespaces, tap) and /dev/net/tun: without them it prints one line
+"SKIPPED: <reason>", only the fixture check runs, and the run counts as skipped, never
+as passed. As root, a missing daemon binary or tool (ip, busybox) is a FAILURE, not a
+skip. Prints "e2e: N passed, N failed, N skipped" last; exit code 1 on any failure.
 Only loopback and namespace traffic; every wait is bounded; the namespace and every
 process are cleaned up by name and pid, also on failure or interruption.
 """
@@ -80,7 +82,10 @@ class Results:
 
     def skip(self, name, reason):
         self.skipped += 1
-        print(f"SKIP {name}: {reason}", flush=True)
+        print(f"SKIPPED: {name}: {reason}", flush=True)
+
+    def summary(self):
+        return f"e2e: {self.passed} passed, {self.failed} failed, {self.skipped} skipped"
 
 
 # ---------------------------------------------------------------------------------
@@ -284,7 +289,10 @@ def check_fixture(results, path=FIXTURE):
     try:
         from scapy.all import rdpcap, DHCP, ICMP, TCP  # noqa: WPS433
     except ImportError as e:
-        results.skip(name, f"scapy not importable: {e}")
+        if os.geteuid() == 0:  # a root run has every tool it needs, or fails
+            results.check(name, False, f"scapy not importable: {e} (Debian package python3-scapy)")
+        else:
+            results.skip(name, f"scapy not importable: {e}")
         return
     try:
         packets = rdpcap(path)
@@ -484,6 +492,26 @@ def short_run(results, binary, workdir):
         print(f"wrote {FIXTURE}")
 
 
+def cannot_run_reason(euid=None, tun="/dev/net/tun"):
+    """Why this machine cannot run the end-to-end test at all (a skip), or None."""
+    if (os.geteuid() if euid is None else euid) != 0:
+        return "needs root (network namespaces and a tap device)"
+    if not os.path.exists(tun):
+        return f"needs {tun}"
+    return None
+
+
+def missing_prerequisites(binary, which=shutil.which):
+    """What a root run needs and does not have: each one is a failure, not a skip."""
+    missing = []
+    if not os.access(binary, os.X_OK):
+        missing.append(f"{binary} is not built (cmake --build build --target tapwire)")
+    for tool, package in (("ip", "iproute2"), ("busybox", "busybox")):
+        if not which(tool):
+            missing.append(f"{tool} not found (Debian package {package})")
+    return missing
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tapwire", default=os.path.join(ROOT, "build", "bin", "tapwire"))
@@ -493,17 +521,14 @@ def main():
     args = ap.parse_args()
     results = Results()
 
-    reason = None
-    if os.geteuid() != 0:
-        reason = "needs root (network namespaces and a tap device)"
-    elif not shutil.which("busybox"):
-        reason = "needs busybox (Debian package busybox)"
-    elif not os.path.exists("/dev/net/tun"):
-        reason = "needs /dev/net/tun"
-    elif not os.access(args.tapwire, os.X_OK):
-        reason = f"{args.tapwire} not built"
+    reason = cannot_run_reason()
+    missing = [] if reason else missing_prerequisites(args.tapwire)
     if reason:
         results.skip("end-to-end run with a real Linux guest", reason)
+    elif missing:
+        # Root, with a tun device: everything the test needs must be there.
+        for what in missing:
+            results.check(f"prerequisite: {what}", False)
     else:
         atexit.register(cleanup)
         signal.signal(signal.SIGTERM, _on_signal)
@@ -528,8 +553,7 @@ def main():
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
     check_fixture(results)
-    print(f"{results.passed} passed, {results.failed} failed" +
-          (f", {results.skipped} skipped" if results.skipped else ""))
+    print(results.summary())
     return 1 if results.failed else 0
 
 

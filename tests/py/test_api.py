@@ -188,18 +188,36 @@ def test_dhcp_lease_and_ping(sim):
     assert ping.ok and ping.rtt > 0
 
 
-def test_host_side_client_and_fd_limit(sim):
+def test_host_side_client_echo(sim):
     sim.host.add_server("198.51.100.7:80", "echo")
     client = sim.host.connect("198.51.100.7", 80)
     client.send(b"hi")
     sim.run_until(lambda: client.recv() == b"hi", timeout=1)
-    sim.host.fd_limit = 3
-    assert sim.host.fd_limit == 3
+    assert client.established and client.bytes_received == 2
 
 
-def test_guest_listener_accepts(sim):
+def test_fd_limit_set_from_python_limits_the_proxy_host_sockets(sim):
+    sim.host.add_server("198.51.100.7:80", "echo")
+    held = sim.guest.tcp_connect("198.51.100.7", 80)
+    assert sim.run_until(lambda: held.state == "ESTABLISHED", timeout=2)
+    sim.host.fd_limit = sim.host.fds_in_use  # not one socket more
+    assert sim.host.fd_limit == sim.host.fds_in_use >= 1
+    refused = sim.guest.tcp_connect("198.51.100.7", 80)
+    sim.run_until(lambda: refused.state == "CLOSED", timeout=2)
+    assert not refused.established and refused.close_reason == "refused"
+    assert sim.stats()["host.fd_limit_hits"] >= 1
+    sim.host.fd_limit += 1  # room for one: the next connection goes through
+    ok = sim.guest.tcp_connect("198.51.100.7", 80)
+    assert sim.run_until(lambda: ok.state == "ESTABLISHED", timeout=2)
+
+
+def test_guest_listener_takes_its_port(sim):
+    # Nothing can connect to a guest listener from Python until port forwarding exists;
+    # the accept path is covered by tests/unit/guest/guest_tcp_test.cpp (two VMs).
     listener = sim.guest.tcp_listen(8080, "echo")
     assert listener.port == 8080 and listener.accepted == []
+    with pytest.raises(RuntimeError, match="address in use"):
+        sim.guest.tcp_listen(8080, "echo")
 
 
 def test_long_runs_release_the_gil(sim):

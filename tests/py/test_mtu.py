@@ -1,4 +1,4 @@
-"""Segment sizing (issue 3 item 3, the week-17 oversized-frame regression): checked on
+"""Segment sizing (the oversized-frame regression of mirage/mirage-tcpip#309 and #313): checked on
 the frames the proxy actually sent, decoded by tapwire.wire.parse."""
 
 import pytest

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE scapy_interop
 #include <boost/test/unit_test.hpp>
 
-// Tapwire and scapy read each other's captures byte for byte (issue 2 item 5).
+// Tapwire and scapy read each other's captures byte for byte.
 // The Python side is tests/pcap/scapy_interop.py, run with /usr/bin/python3.
 
 #include <sys/wait.h>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "stack/pcap/pcap.h"
+#include "tests/unit/skip.h"
 
 using namespace tapwire;
 using namespace tapwire::pcap;
@@ -46,12 +47,12 @@ int run(const std::string& command) {
   return WEXITSTATUS(status);
 }
 
-// Skips (visibly) only when scapy is not importable by /usr/bin/python3.
-bool scapy_available() {
-  if (run(quote(kPython) + " " + quote(kScript) + " check >/dev/null 2>&1") == 0) return true;
-  BOOST_TEST_MESSAGE("SKIPPED: " << kPython << " cannot import scapy; scapy interop not checked");
-  BOOST_WARN_MESSAGE(false, "scapy interop test skipped: /usr/bin/python3 cannot import scapy");
-  return false;
+// A Boost.Test precondition: the cases are skipped (and ctest reports the test as not
+// run, tests/unit/skip.h) only when scapy is not importable by /usr/bin/python3.
+boost::test_tools::assertion_result scapy_importable(boost::unit_test::test_unit_id) {
+  boost::test_tools::assertion_result ok(run(quote(kPython) + " " + quote(kScript) + " check >/dev/null 2>&1") == 0);
+  if (!ok) ok.message() << kPython << " cannot import scapy (Debian package python3-scapy)";
+  return ok;
 }
 
 struct Frame {
@@ -118,8 +119,7 @@ std::vector<Frame> tapwire_frames() {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(scapy_reads_what_tapwire_writes) {
-  if (!scapy_available()) return;
+BOOST_AUTO_TEST_CASE(scapy_reads_what_tapwire_writes, *boost::unit_test::precondition(scapy_importable)) {
   const fs::path capture = scratch_dir() / "tapwire_written.pcap";
   const fs::path expected = scratch_dir() / "tapwire_written.expected";
   const auto frames = tapwire_frames();
@@ -136,8 +136,7 @@ BOOST_AUTO_TEST_CASE(scapy_reads_what_tapwire_writes) {
   BOOST_TEST(rc == 0, "scapy_interop.py read exited " << rc << " (its stderr says why)");
 }
 
-BOOST_AUTO_TEST_CASE(scapy_reads_the_in_memory_capture_too) {
-  if (!scapy_available()) return;
+BOOST_AUTO_TEST_CASE(scapy_reads_the_in_memory_capture_too, *boost::unit_test::precondition(scapy_importable)) {
   const fs::path capture = scratch_dir() / "tapwire_memory.pcap";
   const fs::path expected = scratch_dir() / "tapwire_memory.expected";
   const auto frames = tapwire_frames();
@@ -156,8 +155,7 @@ BOOST_AUTO_TEST_CASE(scapy_reads_the_in_memory_capture_too) {
   BOOST_TEST(rc == 0, "scapy_interop.py read exited " << rc);
 }
 
-BOOST_AUTO_TEST_CASE(tapwire_reads_what_scapy_writes) {
-  if (!scapy_available()) return;
+BOOST_AUTO_TEST_CASE(tapwire_reads_what_scapy_writes, *boost::unit_test::precondition(scapy_importable)) {
   for (bool nano : {false, true}) {
     const std::string stem = nano ? "scapy_written_ns" : "scapy_written_us";
     const fs::path capture = scratch_dir() / (stem + ".pcap");

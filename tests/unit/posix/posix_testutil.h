@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <vector>
 #include <ostream>
 #include <string>
 
@@ -28,6 +29,26 @@ inline std::ostream& operator<<(std::ostream& os, const Handle& h) {
 }  // namespace tapwire
 
 namespace tapwire::posix::testing {
+
+// Records the HostNet's events; `hook` sees each as it arrives.
+struct Sink : host::HostEventSink {
+  std::vector<host::HostEvent> events;
+  std::function<void(const host::HostEvent&)> hook;
+  void on_host_event(Instant, const host::HostEvent& ev) override {
+    events.push_back(ev);
+    if (hook) hook(ev);
+  }
+  int count(host::Handle h, host::HostEventKind k) const {
+    int n = 0;
+    for (const auto& e : events) n += (e.handle == h && e.kind == k) ? 1 : 0;
+    return n;
+  }
+  const host::HostEvent* find(host::Handle h, host::HostEventKind k) const {
+    for (const auto& e : events)
+      if (e.handle == h && e.kind == k) return &e;
+    return nullptr;
+  }
+};
 
 // Runs the loop until `done()` or `max` elapsed; returns done().
 inline bool run_until(EventLoop& loop, const std::function<bool()>& done, Duration max = Duration::seconds(2)) {

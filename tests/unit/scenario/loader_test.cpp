@@ -131,6 +131,10 @@ BOOST_AUTO_TEST_CASE(broken_files_are_rejected_with_file_and_path) {
       {"semantic_vm_ip_is_gateway.json", {"$.vm.ip", "gateway"}},
       {"semantic_dhcp_static_on_gateway.json", {"$.proxy.dhcp.static[0].ip", "the gateway or the host alias"}},
       {"port_forwards_not_implemented.json", {"$.proxy.port_forwards", "port forwarding is not implemented yet"}},
+      {"semantic_unknown_counter_never.json",
+       {"$.expect.never[0].stat", R"(unknown counter "proxy.tcp.rst_to_gust" (did you mean "proxy.tcp.rst_to_guest"?))"}},
+      {"semantic_unknown_counter_at_end.json",
+       {R"($.expect.at_end.counters["proxy.drop.bad_tpc_checksum"])", R"(did you mean "proxy.drop.bad_tcp_checksum"?)"}},
   };
   std::size_t seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kScenarios + "/broken")) {
@@ -151,6 +155,45 @@ BOOST_AUTO_TEST_CASE(broken_files_are_rejected_with_file_and_path) {
     }
   }
   BOOST_TEST(seen == expected.size());
+}
+
+// A condition naming a counter no run reports is a load error wherever it is written
+// (today's spelling mistake would otherwise be a `never` that always holds).
+BOOST_AUTO_TEST_CASE(unknown_counter_names_are_load_errors_with_their_path) {
+  const std::pair<json, std::string> cases[] = {
+      {json::parse(R"({"timed": [{"at": "1s", "stat": "proxy.tcp.flow_opened", ">=": 1}]})"), "$.expect.timed[0].stat"},
+      {json::parse(R"({"never": [{"stat": "proxy.drop.no_such_reason", ">": 0}]})"), "$.expect.never[0].stat"},
+      {json::parse(R"({"at_end": {"conditions": [{"stat": "link.to_guest.dropped_lost", "==": 0}]}})"),
+       "$.expect.at_end.conditions[0].stat"},
+      {json::parse(R"({"at_end": {"counters": {"guest.no_such_counter": 0}}})"),
+       R"($.expect.at_end.counters["guest.no_such_counter"])"},
+      {json::parse(R"({"never": [{"stat": "tcp.rst_to_guest", ">": 0}]})"), "$.expect.never[0].stat"},
+  };
+  for (const auto& [expect, path] : cases) {
+    json doc = base();
+    doc["expect"] = expect;
+    const ScenarioError e = load_error(doc);
+    BOOST_TEST(e.json_path == path, e.to_string());
+    BOOST_TEST(e.message.find("unknown counter") != std::string::npos, e.to_string());
+  }
+  // The near miss gets a suggestion; a far one an example of the naming.
+  json doc = base();
+  doc["expect"] = json::parse(R"({"never": [{"stat": "proxy.tcp.flow_opened", ">": 0}]})");
+  BOOST_TEST(load_error(doc).message.find(R"(did you mean "proxy.tcp.flows_opened"?)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_kind_of_counter_a_run_reports_is_accepted) {
+  json doc = base();
+  doc["expect"] = json::parse(R"({
+    "never": [{"stat": "proxy.tcp.rst_to_guest", ">": 0}, {"stat": "proxy.drop.bad_tcp_checksum", ">": 0},
+              {"stat": "proxy.drop.net.bad_checksum", ">": 0}, {"stat": "proxy.net.frames_in", ">": 1000000},
+              {"stat": "proxy.tcp.flows_live", ">": 100}, {"stat": "proxy.host.open_handles", ">": 100}],
+    "at_end": {"counters": {"link.to_guest.delivered": {">=": 0}, "capture.to_proxy.frames": {">=": 0},
+                            "guest.tcp_segments_too_big": 0, "host.open_handles": 0, "world.polls": {">=": 0},
+                            "guest.dhcp.acks": {">=": 0}, "proxy.port.would_block": {">=": 0}}}
+  })");
+  auto r = load_scenario_json(doc, "test.json");
+  BOOST_TEST(r.ok(), (r.ok() ? "" : r.error().to_string()));
 }
 
 BOOST_AUTO_TEST_CASE(actions_are_read_and_sorted_by_time) {
@@ -221,8 +264,8 @@ BOOST_AUTO_TEST_CASE(conditions_and_comparisons) {
   doc["actions"] = json::parse(R"([{"at": "0s", "do": "udp_send", "id": "u1", "dst": "192.168.65.1:9", "send": 8}])");
   doc["expect"] = json::parse(R"({
     "timed": [{"at": "1s", "udp": "u1", "icmp_error": "port_unreachable"}],
-    "never": [{"stat": "proxy.udp.flows", ">": 1024}],
-    "at_end": {"counters": {"proxy.drops.bad_checksum": 0, "proxy.udp.datagrams": {">=": 1, "<": 10}}}
+    "never": [{"stat": "proxy.udp.flows_opened", ">": 1024}],
+    "at_end": {"counters": {"proxy.drop.net.bad_checksum": 0, "proxy.udp.datagrams_from_guest": {">=": 1, "<": 10}}}
   })");
   auto r = load_scenario_json(doc, "test.json");
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().to_string()));

@@ -1,4 +1,4 @@
-// Integrity under impairment (issue 3 item 8): two complete stacks (NetInterface +
+// Integrity under impairment: two complete stacks (NetInterface +
 // TcpStack) over an impaired sim::Link move 10 MB each way at the same time; every
 // byte must arrive exactly once and in order (pattern byte i = i % 251, prime), damaged
 // frames must be rejected by the checksums, and once both sides closed and TIME-WAIT

@@ -1,4 +1,4 @@
-// DNS name rules (issue 2 item 4; seed-regressions.md §4, after mirage/ocaml-dns#137),
+// DNS name rules (the invariants of mirage/ocaml-dns#137 and #127),
 // one test case per rule, plus the RFC 1035 §4.1.4 compression example and the
 // RFC 4034 §6.1 canonical order example.
 #define BOOST_TEST_MODULE dns_name

@@ -1,6 +1,6 @@
 // DNS messages (RFC 1035 §4): the quartet on real-looking responses built with scapy,
 // unknown types kept byte-identical, record order through parse/emit (the CNAME chain
-// of seed-regressions.md §2), compression choices, truncation to a size limit, the
+// of moby/vpnkit#216), compression choices, truncation to a size limit, the
 // query/response builders, and seeded random round trips.
 #define BOOST_TEST_MODULE dns
 #include <boost/test/unit_test.hpp>
@@ -235,7 +235,7 @@ BOOST_AUTO_TEST_CASE(unknown_types_round_trip_byte_identical) {
 }
 
 BOOST_AUTO_TEST_CASE(cname_chain_record_order_preserved) {
-  // seed-regressions.md §2: a.test -> b -> c -> d, d A 1.1.1.1, 2.2.2.2, 3.3.3.3.
+  // moby/vpnkit#216: a.test -> b -> c -> d, d A 1.1.1.1, 2.2.2.2, 3.3.3.3.
   DnsMessage r = DnsMessage::make_response(DnsMessage::make_query(0x1234, name("a.test"), dns_type::A));
   r.header.ra = true;
   r.answers.push_back(DnsRecord::cname(name("a.test"), 60, name("b.test")));

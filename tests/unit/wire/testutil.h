@@ -1,5 +1,5 @@
 // Shared helpers for the wire-format unit tests: hex strings to bytes, and the
-// "every truncation fails" loop used by each format's quartet (DESIGN.md §3).
+// "every truncation fails" loop used by each format's quartet (docs/architecture.md §Packets).
 #pragma once
 
 #include <cstddef>
