@@ -26,7 +26,7 @@ void check_counter_name(JsonReader& r, const std::string& path, const std::strin
   if (r.failed() || is_known_counter(name)) return;
   const auto& known = known_counter_names();
   std::string message = "unknown counter \"" + name + "\"";
-  if (auto near = proxy::did_you_mean(name, std::vector<std::string_view>(known.begin(), known.end()))) {
+  if (auto near = config::did_you_mean(name, std::vector<std::string_view>(known.begin(), known.end()))) {
     message += " (did you mean \"" + std::string(*near) + "\"?)";
   } else {
     message += "; counters are named like \"proxy.tcp.flows_opened\", \"proxy.drop.bad_tcp\", "
