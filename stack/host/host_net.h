@@ -1,4 +1,4 @@
-// HostNet: the proxy core's only way to reach host sockets (DESIGN.md §2).
+// HostNet: the proxy core's only way to reach host sockets (docs/architecture.md §Host and link contracts).
 //
 // Two implementations honour this contract exactly: PosixHostNet (stack/posix, real
 // non-blocking sockets driven by epoll) and SimHostNet (sim/host, simulated servers on
@@ -30,6 +30,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
+#include "stack/base/slot_table.h"
 #include "stack/base/time.h"
 #include "stack/wire/addr.h"
 
@@ -133,6 +134,6 @@ class HostNet {
 template <>
 struct std::hash<tapwire::host::Handle> {
   std::size_t operator()(const tapwire::host::Handle& h) const noexcept {
-    return std::hash<std::uint64_t>{}((std::uint64_t{h.generation} << 32) | h.index);
+    return std::hash<std::uint64_t>{}(tapwire::slot_key(h));
   }
 };
