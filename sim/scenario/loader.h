@@ -15,10 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/scenario/scenario.h"
+#include "stack/base/result.h"
 
 namespace tapwire::sim {
 
-using ScenarioResult = proxy::ConfigResult<Scenario>;
+using ScenarioResult = Result<Scenario, ScenarioError>;
 
 // Reads and loads a file. Relative paths inside it (inject_pcap) resolve against its folder.
 ScenarioResult load_scenario_file(const std::string& path);
