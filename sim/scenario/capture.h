@@ -81,7 +81,7 @@ class FrameCapture {
 
  private:
   void on_frame(Instant now, Direction dir, Bytes frame);
-  void note_icmp_error(Bytes frame);
+  void note_icmp_error(const FrameInfo& info);
 
   Link& link_;
   Link::ObserverId transmit_id_ = 0;
