@@ -327,12 +327,20 @@ dotted-quad strings; the proxy's gateway is 192.168.65.1 and its host alias
              std::optional<std::int64_t> src_port, bool df) {
             need_address(g, "udp_send");
             SimSession& s = *g.session;
-            const std::uint16_t sport = src_port ? port_arg(*src_port, "src_port") : s.next_udp_port();
-            if (sport == 0) raise_value_error("src_port: must not be 0");
-            if (!s.udp_bound(sport)) {
-              Status bound = s.guest().udp_bind(sport);
-              if (!bound.ok()) raise_runtime_error(std::string("udp_send: ") + bound.error().reason);
+            std::uint16_t sport = 0;
+            if (!src_port) {
+              Result<std::uint16_t> ephemeral = s.guest().udp_bind_ephemeral();
+              if (!ephemeral.ok()) raise_runtime_error(std::string("udp_send: ") + ephemeral.error().reason);
+              sport = *ephemeral;
               s.note_udp_bound(sport);
+            } else {
+              sport = port_arg(*src_port, "src_port");
+              if (sport == 0) raise_value_error("src_port: must not be 0");
+              if (!s.udp_bound(sport)) {
+                Status bound = s.guest().udp_bind(sport);
+                if (!bound.ok()) raise_runtime_error(std::string("udp_send: ") + bound.error().reason);
+                s.note_udp_bound(sport);
+              }
             }
             const std::string bytes = bytes_of(data);
             auto r = s.guest().udp_send(sport, parse_ip(ip, "ip"), port_arg(port, "port"), view_of(bytes), df);

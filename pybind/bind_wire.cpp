@@ -5,12 +5,14 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pybind11/stl.h>
 
 #include "pybind/bindings.h"
 #include "stack/wire/arp.h"
+#include "stack/wire/classify.h"
 #include "stack/wire/dhcp.h"
 #include "stack/wire/dns.h"
 #include "stack/wire/ethernet.h"
@@ -56,9 +58,11 @@ py::bytes b(Bytes data) { return to_bytes(data.data(), data.size()); }
 Bytes view_of(const std::string& s) { return Bytes(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); }
 
 // Records "layer: reason" for the first layer that did not parse.
-void set_error(py::dict& out, const char* layer, const Error& e) {
+void set_error(py::dict& out, std::string_view layer, const Error& e) {
   if (!out.contains("error")) out["error"] = std::string(layer) + ": " + e.reason;
 }
+// The same for the layer where classification stopped.
+void set_error(py::dict& out, const FrameClass& c) { set_error(out, to_string(c.stopped_at), *c.error); }
 
 py::dict tcp_options_dict(const TcpOptions& o) {
   py::dict d;
@@ -136,10 +140,9 @@ void parse_dns(py::dict& out, Bytes payload) {
   out["dns"] = d;
 }
 
-void parse_dhcp(py::dict& out, Bytes payload) {
-  auto view = DhcpPacket::check(payload);
-  if (!view.ok()) return set_error(out, "dhcp", view.error());
-  auto repr = DhcpRepr::parse(view.value());
+void parse_dhcp(py::dict& out, const FrameClass& c) {
+  if (!c.dhcp) return set_error(out, c);
+  auto repr = DhcpRepr::parse(*c.dhcp);
   if (!repr.ok()) return set_error(out, "dhcp", repr.error());
   const DhcpRepr& r = repr.value();
   const DhcpOptions& o = r.options;
@@ -174,10 +177,9 @@ void parse_dhcp(py::dict& out, Bytes payload) {
   out["dhcp"] = d;
 }
 
-void parse_ipv4(py::dict& out, Bytes bytes) {
-  auto view = Ipv4Packet::check(bytes);
-  if (!view.ok()) return set_error(out, "ipv4", view.error());
-  const Ipv4Packet& p = view.value();
+void parse_ipv4(py::dict& out, const FrameClass& c) {
+  if (!c.ipv4) return set_error(out, c);
+  const Ipv4Packet& p = *c.ipv4;
   py::dict ip;
   ip["src"] = p.src().to_string();
   ip["dst"] = p.dst().to_string();
@@ -193,15 +195,13 @@ void parse_ipv4(py::dict& out, Bytes bytes) {
   ip["ecn"] = p.ecn();
   ip["checksum_ok"] = p.verify_checksum();
   out["ipv4"] = ip;
-  if (p.is_fragment()) return;  // the transport header is not (all) here
-  const Bytes payload = p.payload();
-  switch (p.protocol()) {
+  if (c.fragment) return;  // the transport header is not (all) here
+  switch (c.ip_proto) {
     case ip_proto::tcp: {
-      auto seg = TcpSegment::check(payload);
-      if (!seg.ok()) return set_error(out, "tcp", seg.error());
-      auto r = TcpRepr::parse(seg.value(), p.src(), p.dst(), ChecksumPolicy::verify);
+      if (!c.tcp) return set_error(out, c);
+      auto r = TcpRepr::parse(*c.tcp, c.src, c.dst, ChecksumPolicy::verify);
       const bool checksum_ok = r.ok();
-      if (!r.ok()) r = TcpRepr::parse(seg.value(), p.src(), p.dst(), ChecksumPolicy::ignore);
+      if (!r.ok()) r = TcpRepr::parse(*c.tcp, c.src, c.dst, ChecksumPolicy::ignore);
       if (!r.ok()) return set_error(out, "tcp", r.error());
       const TcpRepr& t = r.value();
       py::dict d;
@@ -220,11 +220,10 @@ void parse_ipv4(py::dict& out, Bytes bytes) {
       return;
     }
     case ip_proto::udp: {
-      auto dgram = UdpPacket::check(payload);
-      if (!dgram.ok()) return set_error(out, "udp", dgram.error());
-      auto r = UdpRepr::parse(dgram.value(), p.src(), p.dst(), ChecksumPolicy::verify);
+      if (!c.udp) return set_error(out, c);
+      auto r = UdpRepr::parse(*c.udp, c.src, c.dst, ChecksumPolicy::verify);
       const bool checksum_ok = r.ok();
-      if (!r.ok()) r = UdpRepr::parse(dgram.value(), p.src(), p.dst(), ChecksumPolicy::ignore);
+      if (!r.ok()) r = UdpRepr::parse(*c.udp, c.src, c.dst, ChecksumPolicy::ignore);
       if (!r.ok()) return set_error(out, "udp", r.error());
       const UdpRepr& u = r.value();
       py::dict d;
@@ -233,16 +232,15 @@ void parse_ipv4(py::dict& out, Bytes bytes) {
       d["payload"] = b(u.payload);
       d["checksum_ok"] = checksum_ok;
       out["udp"] = d;
-      if (u.src_port == 67 || u.src_port == 68 || u.dst_port == 67 || u.dst_port == 68) parse_dhcp(out, u.payload);
-      else if (u.src_port == 53 || u.dst_port == 53) parse_dns(out, u.payload);
+      if (c.has_port(kDhcpServerPort) || c.has_port(kDhcpClientPort)) parse_dhcp(out, c);
+      else if (c.has_port(53)) parse_dns(out, u.payload);
       return;
     }
     case ip_proto::icmp: {
-      auto pkt = IcmpPacket::check(payload);
-      if (!pkt.ok()) return set_error(out, "icmp", pkt.error());
-      auto r = IcmpRepr::parse(pkt.value(), ChecksumPolicy::verify);
+      if (!c.icmp) return set_error(out, c);
+      auto r = IcmpRepr::parse(*c.icmp, ChecksumPolicy::verify);
       const bool checksum_ok = r.ok();
-      if (!r.ok()) r = IcmpRepr::parse(pkt.value(), ChecksumPolicy::ignore);
+      if (!r.ok()) r = IcmpRepr::parse(*c.icmp, ChecksumPolicy::ignore);
       if (!r.ok()) return set_error(out, "icmp", r.error());
       const IcmpRepr& i = r.value();
       py::dict d;
@@ -264,38 +262,31 @@ py::dict parse_frame(const py::object& frame) {
   const std::string bytes = bytes_of(frame);
   py::dict out;
   out["len"] = bytes.size();
-  auto eth = EthernetFrame::check(view_of(bytes));
-  if (!eth.ok()) {
-    set_error(out, "ethernet", eth.error());
+  const FrameClass c = classify_frame(view_of(bytes));
+  if (!c.ethernet) {
+    set_error(out, c);
     return out;
   }
-  const EthernetFrame& e = eth.value();
   py::dict ed;
-  ed["src"] = e.src().to_string();
-  ed["dst"] = e.dst().to_string();
-  ed["ethertype"] = e.ethertype();
-  ed["vlan"] = e.vlan() ? py::object(py::int_(e.vlan()->id)) : py::none();
+  ed["src"] = c.src_mac.to_string();
+  ed["dst"] = c.dst_mac.to_string();
+  ed["ethertype"] = c.ethertype;
+  ed["vlan"] = c.vlan ? py::object(py::int_(c.vlan->id)) : py::none();
   out["ethernet"] = ed;
-  if (e.ethertype() == kEthertypeArp) {
-    auto pkt = ArpPacket::check(e.payload());
-    if (!pkt.ok()) {
-      set_error(out, "arp", pkt.error());
-      return out;
-    }
-    auto r = ArpRepr::parse(pkt.value());
-    if (!r.ok()) {
-      set_error(out, "arp", r.error());
+  if (c.ethertype == kEthertypeArp) {
+    if (!c.arp) {
+      set_error(out, c);
       return out;
     }
     py::dict a;
-    a["op"] = r.value().op == ArpOp::request ? "request" : "reply";
-    a["sender_mac"] = r.value().sender_mac.to_string();
-    a["sender_ip"] = r.value().sender_ip.to_string();
-    a["target_mac"] = r.value().target_mac.to_string();
-    a["target_ip"] = r.value().target_ip.to_string();
+    a["op"] = c.arp->op == ArpOp::request ? "request" : "reply";
+    a["sender_mac"] = c.arp->sender_mac.to_string();
+    a["sender_ip"] = c.arp->sender_ip.to_string();
+    a["target_mac"] = c.arp->target_mac.to_string();
+    a["target_ip"] = c.arp->target_ip.to_string();
     out["arp"] = a;
-  } else if (e.ethertype() == kEthertypeIpv4) {
-    parse_ipv4(out, e.payload());
+  } else if (c.ethertype == kEthertypeIpv4) {
+    parse_ipv4(out, c);
   }
   return out;
 }

@@ -1,7 +1,10 @@
-// Frame summaries: one parse per layer, top down, appending to a line. Theory of
-// operation: each layer function receives the line built so far and either appends
-// its own words and hands its payload to the next layer, or appends
-// "malformed (<reason>)" and stops. The innermost layer reached names the protocol.
+// Frame summaries: the frame is classified once (stack/wire/classify.h); then one
+// function per layer, top down, appends to a line. Theory of operation: each layer
+// function reads its fields from the classification and either appends its own words
+// and hands on to the next layer, or, where the classification stopped at it, appends
+// "malformed (<reason>)" and stops. Details beyond classification (TCP options, DHCP
+// and DNS messages, ICMP quotes) are parsed from the classifier's views. The innermost
+// layer reached names the protocol.
 #include "sim/cli/frame_summary.h"
 
 #include <cinttypes>
@@ -9,14 +12,8 @@
 #include <cstdio>
 
 #include "stack/base/result.h"
-#include "stack/wire/arp.h"
-#include "stack/wire/dhcp.h"
+#include "stack/wire/classify.h"
 #include "stack/wire/dns.h"
-#include "stack/wire/ethernet.h"
-#include "stack/wire/icmp.h"
-#include "stack/wire/ipv4.h"
-#include "stack/wire/tcp.h"
-#include "stack/wire/udp.h"
 
 namespace tapwire::sim {
 
@@ -162,14 +159,13 @@ const char* dhcp_type_name(DhcpMessageType type) {
   return nullptr;
 }
 
-void dhcp_summary(FrameSummary& s, Bytes payload) {
-  auto packet = DhcpPacket::check(payload);
-  if (!packet.ok()) {
+void dhcp_summary(FrameSummary& s, const FrameClass& c) {
+  if (!c.dhcp) {
     s.text += "DHCP ";
-    mark_malformed(s, packet.error());
+    mark_malformed(s, *c.error);
     return;
   }
-  auto repr = DhcpRepr::parse(*packet);
+  auto repr = DhcpRepr::parse(*c.dhcp);
   if (!repr.ok()) {
     s.text += "DHCP ";
     mark_malformed(s, repr.error());
@@ -199,24 +195,16 @@ void dhcp_summary(FrameSummary& s, Bytes payload) {
 
 std::string endpoint(Ipv4Addr addr, std::uint16_t port) { return addr.to_string() + ":" + std::to_string(port); }
 
-void udp_summary(FrameSummary& s, const Ipv4Repr& ip, Bytes body) {
-  auto packet = UdpPacket::check(body);
-  if (!packet.ok()) {
-    s.text += "IPv4 " + ip.src.to_string() + " > " + ip.dst.to_string() + " UDP ";
-    mark_malformed(s, packet.error());
+void udp_summary(FrameSummary& s, const FrameClass& c) {
+  if (!c.udp) {
+    s.text += "IPv4 " + c.src.to_string() + " > " + c.dst.to_string() + " UDP ";
+    mark_malformed(s, *c.error);
     return;
   }
-  auto repr = UdpRepr::parse(*packet, ip.src, ip.dst, kNoVerify);
-  s.text += "IPv4 " + endpoint(ip.src, packet->src_port()) + " > " + endpoint(ip.dst, packet->dst_port()) + " ";
-  if (!repr.ok()) {
-    s.text += "UDP ";
-    mark_malformed(s, repr.error());
-    return;
-  }
-  const auto has_port = [&](std::uint16_t p) { return repr->src_port == p || repr->dst_port == p; };
-  if (has_port(kDhcpServerPort) || has_port(kDhcpClientPort)) return dhcp_summary(s, repr->payload);
-  if (has_port(53)) return dns_summary(s, repr->payload);
-  appendf(s.text, "UDP len=%zu", repr->payload.size());
+  s.text += "IPv4 " + endpoint(c.src, c.sport) + " > " + endpoint(c.dst, c.dport) + " ";
+  if (c.has_port(kDhcpServerPort) || c.has_port(kDhcpClientPort)) return dhcp_summary(s, c);
+  if (c.has_port(53)) return dns_summary(s, c.payload);
+  appendf(s.text, "UDP len=%zu", c.payload.size());
   s.protocol = "UDP";
 }
 
@@ -234,15 +222,14 @@ std::string tcp_flag_text(std::uint8_t flags) {
   return out + "]";
 }
 
-void tcp_summary(FrameSummary& s, const Ipv4Repr& ip, Bytes body) {
-  auto segment = TcpSegment::check(body);
-  if (!segment.ok()) {
-    s.text += "IPv4 " + ip.src.to_string() + " > " + ip.dst.to_string() + " TCP ";
-    mark_malformed(s, segment.error());
+void tcp_summary(FrameSummary& s, const FrameClass& c) {
+  if (!c.tcp) {
+    s.text += "IPv4 " + c.src.to_string() + " > " + c.dst.to_string() + " TCP ";
+    mark_malformed(s, *c.error);
     return;
   }
-  s.text += "IPv4 " + endpoint(ip.src, segment->src_port()) + " > " + endpoint(ip.dst, segment->dst_port()) + " TCP ";
-  auto repr = TcpRepr::parse(*segment, ip.src, ip.dst, kNoVerify);
+  s.text += "IPv4 " + endpoint(c.src, c.sport) + " > " + endpoint(c.dst, c.dport) + " TCP ";
+  auto repr = TcpRepr::parse(*c.tcp, c.src, c.dst, kNoVerify);
   if (!repr.ok()) {
     mark_malformed(s, repr.error());
     return;
@@ -276,11 +263,10 @@ std::string quoted_text(Bytes quoted) {
   return "proto " + std::to_string(packet->protocol()) + " " + packet->src().to_string() + " > " + packet->dst().to_string();
 }
 
-void icmp_summary(FrameSummary& s, const Ipv4Repr& ip, Bytes body) {
-  s.text += "IPv4 " + ip.src.to_string() + " > " + ip.dst.to_string() + " ICMP ";
-  auto packet = IcmpPacket::check(body);
-  if (!packet.ok()) return mark_malformed(s, packet.error());
-  auto repr = IcmpRepr::parse(*packet, kNoVerify);
+void icmp_summary(FrameSummary& s, const FrameClass& c) {
+  s.text += "IPv4 " + c.src.to_string() + " > " + c.dst.to_string() + " ICMP ";
+  if (!c.icmp) return mark_malformed(s, *c.error);
+  auto repr = IcmpRepr::parse(*c.icmp, kNoVerify);
   if (!repr.ok()) return mark_malformed(s, repr.error());
   const IcmpRepr& m = *repr;
   if (m.is_echo()) {
@@ -306,46 +292,36 @@ void icmp_summary(FrameSummary& s, const Ipv4Repr& ip, Bytes body) {
   s.protocol = "ICMP";
 }
 
-void ipv4_summary(FrameSummary& s, Bytes payload) {
-  auto packet = Ipv4Packet::check(payload);
-  if (!packet.ok()) {
+void ipv4_summary(FrameSummary& s, const FrameClass& c) {
+  if (!c.ipv4) {
     s.text += "IPv4 ";
-    return mark_malformed(s, packet.error());
+    return mark_malformed(s, *c.error);
   }
-  auto repr = Ipv4Repr::parse(*packet, kNoVerify);
-  if (!repr.ok()) {
-    s.text += "IPv4 ";
-    return mark_malformed(s, repr.error());
-  }
-  const Ipv4Repr& ip = *repr;
-  const Bytes body = packet->payload();
-  if (ip.is_fragment()) {
-    appendf(s.text, "IPv4 %s > %s frag id=0x%04x off=%" PRIu32 "%s proto=%u len=%zu", ip.src.to_string().c_str(),
-            ip.dst.to_string().c_str(), ip.ident, ip.frag_offset, ip.more_frags ? " MF" : "", ip.protocol, body.size());
+  if (c.fragment) {
+    appendf(s.text, "IPv4 %s > %s frag id=0x%04x off=%" PRIu32 "%s proto=%u len=%zu", c.src.to_string().c_str(),
+            c.dst.to_string().c_str(), c.ipv4->ident(), c.frag_offset, c.ipv4->more_frags() ? " MF" : "", c.ip_proto,
+            c.l4.size());
     s.protocol = "IPv4-fragment";
     return;
   }
-  switch (ip.protocol) {
-    case ip_proto::tcp: return tcp_summary(s, ip, body);
-    case ip_proto::udp: return udp_summary(s, ip, body);
-    case ip_proto::icmp: return icmp_summary(s, ip, body);
+  switch (c.ip_proto) {
+    case ip_proto::tcp: return tcp_summary(s, c);
+    case ip_proto::udp: return udp_summary(s, c);
+    case ip_proto::icmp: return icmp_summary(s, c);
     default:
-      appendf(s.text, "IPv4 %s > %s proto=%u len=%zu", ip.src.to_string().c_str(), ip.dst.to_string().c_str(),
-              ip.protocol, body.size());
+      appendf(s.text, "IPv4 %s > %s proto=%u len=%zu", c.src.to_string().c_str(), c.dst.to_string().c_str(),
+              c.ip_proto, c.l4.size());
       s.protocol = "IPv4";
   }
 }
 
-void arp_summary(FrameSummary& s, Bytes payload) {
+void arp_summary(FrameSummary& s, const FrameClass& c) {
   s.text += "ARP ";
-  auto packet = ArpPacket::check(payload);
-  if (!packet.ok()) return mark_malformed(s, packet.error());
-  auto repr = ArpRepr::parse(*packet);
-  if (!repr.ok()) return mark_malformed(s, repr.error());
-  if (repr->op == ArpOp::request)
-    s.text += "who-has " + repr->target_ip.to_string() + " tell " + repr->sender_ip.to_string();
+  if (!c.arp) return mark_malformed(s, *c.error);
+  if (c.arp->op == ArpOp::request)
+    s.text += "who-has " + c.arp->target_ip.to_string() + " tell " + c.arp->sender_ip.to_string();
   else
-    s.text += repr->sender_ip.to_string() + " is-at " + repr->sender_mac.to_string();
+    s.text += c.arp->sender_ip.to_string() + " is-at " + c.arp->sender_mac.to_string();
   s.protocol = "ARP";
 }
 
@@ -354,22 +330,17 @@ void arp_summary(FrameSummary& s, Bytes payload) {
 FrameSummary summarize_frame(Bytes frame) {
   FrameSummary s;
   s.protocol = "other";
-  auto view = EthernetFrame::check(frame);
-  if (!view.ok()) {
-    mark_malformed(s, view.error());
+  const FrameClass c = classify_frame(frame);
+  if (!c.ethernet) {
+    mark_malformed(s, *c.error);
     return s;
   }
-  auto eth = EthernetRepr::parse(*view);
-  if (!eth.ok()) {
-    mark_malformed(s, eth.error());
-    return s;
-  }
-  s.text = eth->src.to_string() + " > " + eth->dst.to_string() + " ";
-  if (eth->vlan) appendf(s.text, "vlan %u ", eth->vlan->id);
-  switch (eth->ethertype) {
-    case kEthertypeArp: arp_summary(s, eth->payload); break;
-    case kEthertypeIpv4: ipv4_summary(s, eth->payload); break;
-    default: appendf(s.text, "ethertype 0x%04x len=%zu", eth->ethertype, eth->payload.size()); break;
+  s.text = c.src_mac.to_string() + " > " + c.dst_mac.to_string() + " ";
+  if (c.vlan) appendf(s.text, "vlan %u ", c.vlan->id);
+  switch (c.ethertype) {
+    case kEthertypeArp: arp_summary(s, c); break;
+    case kEthertypeIpv4: ipv4_summary(s, c); break;
+    default: appendf(s.text, "ethertype 0x%04x len=%zu", c.ethertype, c.l3.size()); break;
   }
   return s;
 }

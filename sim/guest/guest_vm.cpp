@@ -351,6 +351,15 @@ Status GuestVm::udp_bind(std::uint16_t port) {
   return {};
 }
 
+Result<std::uint16_t> GuestVm::udp_bind_ephemeral() {
+  for (std::uint32_t port = kFirstEphemeralUdpPort; port <= UINT16_MAX; ++port) {
+    if (udp_.count(static_cast<std::uint16_t>(port)) != 0) continue;
+    udp_.emplace(static_cast<std::uint16_t>(port), UdpSocket{});
+    return static_cast<std::uint16_t>(port);
+  }
+  return make_error(Errc::limit, "guest: no free ephemeral udp port");
+}
+
 void GuestVm::udp_unbind(std::uint16_t port) { udp_.erase(port); }
 
 net::SendResult GuestVm::send_udp_datagram(Instant now, wire::Ipv4Addr src, std::uint16_t src_port,

@@ -1,4 +1,4 @@
-// GuestVm: the simulated VM, built on our own stack (docs/architecture.md §Test bed, sim/guest).
+// GuestVm: the simulated VM, built on our own stack (docs/architecture.md §Test bed).
 //
 // Theory of operation
 // - Wiring. Frames leave through a FramePort on one direction of the Link (to_proxy
@@ -186,7 +186,13 @@ class GuestVm final : public Node, private net::IpHandler {
   const std::vector<PingResult>& pings() const { return pings_; }
 
   // --- UDP ---
+  // Ephemeral UDP ports: the guest's one choice of a source port nobody named (scenario
+  // actions and Python alike): the lowest port from kFirstEphemeralUdpPort up that is
+  // not bound. A fixed starting point, not a random one, so runs stay reproducible.
+  static constexpr std::uint16_t kFirstEphemeralUdpPort = 40000;
   Status udp_bind(std::uint16_t port);
+  // Binds the next free ephemeral port and returns it; Errc::limit when none is left.
+  Result<std::uint16_t> udp_bind_ephemeral();
   void udp_unbind(std::uint16_t port);
   // Datagrams above the MTU are fragmented unless df (then too_big).
   net::SendResult udp_send(std::uint16_t src_port, wire::Ipv4Addr dst, std::uint16_t dst_port, Bytes data,

@@ -33,8 +33,6 @@ struct SimHostNet::ServerEntry {
 };
 
 struct SimHostNet::Slot {
-  std::uint32_t generation = 0;
-  bool open = false;
   SimSocketKind kind = SimSocketKind::tcp;
   Endpoint local;
   Endpoint remote;
@@ -159,19 +157,11 @@ bool SimHostNet::answers_ping(wire::Ipv4Addr addr) const {
 // ---------------------------------------------------------------------------------
 // Slots, fds, events
 
-SimHostNet::Slot* SimHostNet::slot(Handle h) {
-  if (h.index >= slots_.size()) return nullptr;
-  Slot& s = slots_[h.index];
-  return s.open && s.generation == h.generation ? &s : nullptr;
-}
+SimHostNet::Slot* SimHostNet::slot(Handle h) { return slots_.find(h); }
 
-const SimHostNet::Slot* SimHostNet::slot(Handle h) const {
-  if (h.index >= slots_.size()) return nullptr;
-  const Slot& s = slots_[h.index];
-  return s.open && s.generation == h.generation ? &s : nullptr;
-}
+const SimHostNet::Slot* SimHostNet::slot(Handle h) const { return slots_.find(h); }
 
-Handle SimHostNet::handle_of(std::uint32_t index) const { return Handle{index, slots_[index].generation}; }
+Handle SimHostNet::handle_of(std::uint32_t index) const { return slots_.id_at(index); }
 
 bool SimHostNet::fd_available() {
   if (config_.fd_limit != 0 && fds_in_use() >= config_.fd_limit) {
@@ -183,30 +173,15 @@ bool SimHostNet::fd_available() {
 
 Result<std::uint32_t> SimHostNet::alloc_slot(SimSocketKind kind) {
   if (!fd_available()) return Error{Errc::limit, "sim host: too many open files (fd_limit)"};
-  std::uint32_t index;
-  if (!free_slots_.empty()) {
-    index = free_slots_.front();
-    free_slots_.pop_front();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Slot& s = slots_[index];
-  std::uint32_t generation = s.generation;
-  s = Slot{};
-  s.generation = generation;
-  s.open = true;
+  Slot s;
   s.kind = kind;
+  const Handle h = slots_.emplace(std::move(s));
   ++counters_.open_handles;
-  return index;
+  return h.index;
 }
 
 void SimHostNet::free_slot(std::uint32_t index) {
-  Slot& s = slots_[index];
-  std::uint32_t generation = s.generation + 1;
-  s = Slot{};
-  s.generation = generation;
-  free_slots_.push_back(index);
+  slots_.release(handle_of(index));
   --counters_.open_handles;
   if (config_.close_delay > Duration::zero()) {
     ++lingering_fds_;
@@ -245,14 +220,14 @@ void SimHostNet::post(Handle h, HostEventKind kind, Errc error) {
 }
 
 void SimHostNet::raise_readable(std::uint32_t index) {
-  Slot& s = slots_[index];
+  Slot& s = slots_.at(index);
   if (!s.read_interest || !s.read_armed) return;
   s.read_armed = false;
   post(handle_of(index), s.kind == SimSocketKind::listener ? HostEventKind::accept_ready : HostEventKind::readable);
 }
 
 void SimHostNet::on_end_event(std::uint64_t tag, EndEvent event) {
-  Handle h{static_cast<std::uint32_t>(tag), static_cast<std::uint32_t>(tag >> 32)};
+  const Handle h = slot_id_from_key<Handle>(tag);
   Slot* s = slot(h);
   if (!s || s->kind != SimSocketKind::tcp) return;
   switch (event) {
@@ -298,7 +273,7 @@ void SimHostNet::on_end_event(std::uint64_t tag, EndEvent event) {
 std::optional<std::uint32_t> SimHostNet::listener_at(Endpoint to) const {
   auto [first, last] = listeners_.equal_range(to.port);
   for (auto it = first; it != last; ++it) {
-    const Slot& s = slots_[it->second];
+    const Slot& s = slots_.at(it->second);
     if (s.local.addr == to.addr) return it->second;
     if (s.local.addr.is_unspecified() && (to.addr.is_loopback() || to.addr == config_.host_address))
       return it->second;
@@ -345,7 +320,7 @@ void SimHostNet::syn_arrives(std::uint64_t conn, Endpoint to, Endpoint from) {
   auto answer_established = [&] { later(latency, [this, initiator] { fabric_.establish(initiator); }); };
 
   if (auto li = listener_at(to)) {
-    Slot& ls = slots_[*li];
+    Slot& ls = slots_.at(*li);
     if (ls.pending.size() >= static_cast<std::size_t>(ls.backlog)) {
       ++stats_.backlog_refusals;
       answer_refused();
@@ -394,7 +369,7 @@ Result<Handle> SimHostNet::tcp_connect(Endpoint remote) {
     tcp_ports_.erase(local_port);
     return index.error();
   }
-  Slot& s = slots_[*index];
+  Slot& s = slots_.at(*index);
   s.local = Endpoint{local_addr_for(remote.addr), local_port};
   s.remote = remote;
   s.connecting = true;
@@ -404,9 +379,9 @@ Result<Handle> SimHostNet::tcp_connect(Endpoint remote) {
   cfg.rcvbuf = config_.rcvbuf;
   cfg.sndbuf = config_.sndbuf;
   cfg.owner = this;
-  cfg.tag = (std::uint64_t{h.generation} << 32) | h.index;
+  cfg.tag = slot_key(h);
   std::uint64_t conn = open_connection(remote, cfg);
-  slots_[*index].end = EndRef{conn, 0};
+  slots_.at(*index).end = EndRef{conn, 0};
   ++counters_.tcp_connects;
   return h;
 }
@@ -415,7 +390,7 @@ Result<Handle> SimHostNet::tcp_listen(Endpoint local, int backlog) {
   if (local.port != 0) {
     auto [first, last] = listeners_.equal_range(local.port);
     for (auto it = first; it != last; ++it) {
-      const Endpoint& bound = slots_[it->second].local;
+      const Endpoint& bound = slots_.at(it->second).local;
       if (bound.addr == local.addr || bound.addr.is_unspecified() || local.addr.is_unspecified())
         return Error{Errc::invalid_state, "sim host: address in use"};
     }
@@ -431,7 +406,7 @@ Result<Handle> SimHostNet::tcp_listen(Endpoint local, int backlog) {
     return index.error();
   }
   tcp_ports_.insert(port);
-  Slot& s = slots_[*index];
+  Slot& s = slots_.at(*index);
   s.local = Endpoint{local.addr, port};
   s.backlog = backlog > 0 ? backlog : config_.backlog;
   listeners_.emplace(port, *index);
@@ -447,18 +422,18 @@ Result<Handle> SimHostNet::tcp_accept(Handle listener, Endpoint* peer) {
     return Error{Errc::would_block, "sim host: no pending connection"};
   }
   auto index = alloc_slot(SimSocketKind::tcp);  // may grow slots_: re-find the listener
-  ls = &slots_[listener.index];
+  ls = &slots_.at(listener.index);
   if (!index.ok()) return index.error();
   Slot::Pending p = ls->pending.front();
   ls->pending.pop_front();
   if (ls->pending.empty()) ls->read_armed = true;
-  Slot& s = slots_[*index];
+  Slot& s = slots_.at(*index);
   s.end = EndRef{p.conn, 1};
   s.remote = p.peer;
   const TcpEnd* e = fabric_.end(s.end);
   s.local = e ? e->local : ls->local;
   Handle h = handle_of(*index);
-  fabric_.set_owner(s.end, this, (std::uint64_t{h.generation} << 32) | h.index);
+  fabric_.set_owner(s.end, this, slot_key(h));
   ++counters_.tcp_accepts;
   if (peer) *peer = p.peer;
   if (e && e->reset_rcvd) {
@@ -613,7 +588,7 @@ Result<Handle> SimHostNet::udp_open(Endpoint local) {
   }
   udp_ports_.insert(port);
   udp_bound_[port] = *index;
-  slots_[*index].local = Endpoint{local.addr, port};
+  slots_.at(*index).local = Endpoint{local.addr, port};
   ++counters_.udp_opens;
   return handle_of(*index);
 }
@@ -624,7 +599,7 @@ void SimHostNet::udp_deliver(Endpoint to, Endpoint from, std::vector<std::uint8_
     ++stats_.udp_dropped_no_server;
     return;
   }
-  Slot& s = slots_[it->second];
+  Slot& s = slots_.at(it->second);
   if (s.queued_bytes + data.size() > config_.udp_rcvbuf) {
     ++stats_.udp_dropped_rcvbuf;
     return;
@@ -782,11 +757,9 @@ Result<std::size_t> SimHostNet::icmp_echo_recv(Handle h, MutBytes payload, wire:
 
 std::vector<SimSocketInfo> SimHostNet::sockets() const {
   std::vector<SimSocketInfo> out;
-  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-    const Slot& s = slots_[i];
-    if (!s.open) continue;
+  slots_.for_each_live([&](Handle h, const Slot& s) {
     SimSocketInfo info;
-    info.handle = handle_of(i);
+    info.handle = h;
     info.kind = s.kind;
     info.local = s.local;
     info.remote = s.remote;
@@ -800,7 +773,7 @@ std::vector<SimSocketInfo> SimHostNet::sockets() const {
       case SimSocketKind::icmp: info.state = "open"; break;
     }
     out.push_back(std::move(info));
-  }
+  });
   return out;
 }
 

@@ -3,8 +3,8 @@
 // with behaviours, host-side clients, UDP peers, ping targets).
 //
 // Theory of operation.
-// - Sockets. Every handle is a slot (index, generation). close()/abort() free the slot
-//   at once (generation bumped, so the old handle is stale: Errc::not_found) and every
+// - Sockets. Every handle is a SlotTable id (index, generation); freed slots are reused
+//   oldest first. close()/abort() free the slot at once (generation bumped, so the old handle is stale: Errc::not_found) and every
 //   event already queued for it is dropped when it comes due. TCP byte streams live in
 //   a TcpFabric (tcp_fabric.h): finite buffers, latency, FIN, RST.
 // - Handshake timing, with L the one-way latency of the remote address: the SYN reaches
@@ -62,6 +62,7 @@
 #include "sim/host/tcp_apps.h"
 #include "sim/host/tcp_fabric.h"
 #include "stack/base/rng.h"
+#include "stack/base/slot_table.h"
 #include "stack/host/host_net.h"
 
 namespace tapwire::sim {
@@ -197,8 +198,7 @@ class SimHostNet : public host::HostNet, private EndOwner {
   SimHostConfig config_;
   TcpFabric fabric_;
   host::HostEventSink* sink_ = nullptr;
-  std::vector<Slot> slots_;
-  std::deque<std::uint32_t> free_slots_;
+  SlotTable<Slot, host::Handle, SlotReuse::oldest_first> slots_;
   host::HostNetCounters counters_;
   SimHostStats stats_;
   std::uint64_t lingering_fds_ = 0;

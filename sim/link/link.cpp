@@ -110,7 +110,7 @@ void Link::send(Direction dir, Bytes frame) {
   Duration rule_delay = Duration::zero();
   bool rule_delayed = false;
   if (!rules_.empty()) {
-    const FrameInfo info = FrameInfo::classify(frame);
+    const FrameInfo info = wire::classify_frame(frame);
     for (RuleState& r : rules_) {
       if (!r.rule.match.matches(dir, info)) continue;
       ++r.matched;

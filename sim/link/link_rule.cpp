@@ -5,7 +5,6 @@
 #include "stack/wire/ethernet.h"
 #include "stack/wire/ipv4.h"
 #include "stack/wire/tcp.h"
-#include "stack/wire/udp.h"
 
 namespace tapwire::sim {
 namespace {
@@ -36,39 +35,6 @@ std::optional<std::string> whole_number(std::string_view key, const LinkValue& v
 const std::string* text_of(const LinkValue& value) { return std::get_if<std::string>(&value); }
 
 }  // namespace
-
-FrameInfo FrameInfo::classify(Bytes frame) {
-  FrameInfo info;
-  info.len = frame.size();
-  auto eth = wire::EthernetFrame::check(frame);
-  if (!eth) return info;
-  info.ethernet = true;
-  info.ethertype = eth->ethertype();
-  if (info.ethertype != wire::kEthertypeIpv4) return info;
-  auto ip = wire::Ipv4Packet::check(eth->payload());
-  if (!ip) return info;
-  info.ipv4 = true;
-  info.ip_proto = ip->protocol();
-  info.src = ip->src();
-  info.dst = ip->dst();
-  if (ip->frag_offset() != 0) return info;  // no transport header in a later fragment
-  if (info.ip_proto == wire::kIpProtoTcp) {
-    auto seg = wire::TcpSegment::check(ip->payload());
-    if (!seg) return info;
-    info.tcp = true;
-    info.has_ports = true;
-    info.sport = seg->src_port();
-    info.dport = seg->dst_port();
-    info.tcp_flags = seg->flags();
-  } else if (info.ip_proto == wire::kIpProtoUdp) {
-    auto udp = wire::UdpPacket::check(ip->payload());
-    if (!udp) return info;
-    info.has_ports = true;
-    info.sport = udp->src_port();
-    info.dport = udp->dst_port();
-  }
-  return info;
-}
 
 std::optional<TcpFlagsMatch> TcpFlagsMatch::parse(std::string_view text) {
   TcpFlagsMatch m;
@@ -106,22 +72,22 @@ bool FrameMatch::matches(Direction d, const FrameInfo& info) const {
         if (!info.ethernet || info.ethertype != wire::kEthertypeArp) return false;
         break;
       case MatchProto::ipv4:
-        if (!info.ipv4) return false;
+        if (!info.is_ipv4()) return false;
         break;
       case MatchProto::tcp:
-        if (!info.ipv4 || info.ip_proto != wire::kIpProtoTcp) return false;
+        if (!info.is_ip_proto(wire::ip_proto::tcp)) return false;
         break;
       case MatchProto::udp:
-        if (!info.ipv4 || info.ip_proto != wire::kIpProtoUdp) return false;
+        if (!info.is_ip_proto(wire::ip_proto::udp)) return false;
         break;
       case MatchProto::icmp:
-        if (!info.ipv4 || info.ip_proto != wire::kIpProtoIcmp) return false;
+        if (!info.is_ip_proto(wire::ip_proto::icmp)) return false;
         break;
     }
   }
   if (flags && (!info.tcp || !flags->matches(info.tcp_flags))) return false;
-  if (src && (!info.ipv4 || info.src != *src)) return false;
-  if (dst && (!info.ipv4 || info.dst != *dst)) return false;
+  if (src && (!info.is_ipv4() || info.src != *src)) return false;
+  if (dst && (!info.is_ipv4() || info.dst != *dst)) return false;
   if (sport && (!info.has_ports || info.sport != *sport)) return false;
   if (dport && (!info.has_ports || info.dport != *dport)) return false;
   return true;

@@ -1,6 +1,6 @@
 // Targeted link rules: "drop (or delay) the nth frame matching this description".
 //
-// A frame is first classified once (FrameInfo::classify, using the stack/wire views);
+// A frame is first classified once (wire::classify_frame, stack/wire/classify.h);
 // a FrameMatch then tests the classification. Match keys, as scenario files and the
 // Python module give them (all optional; an empty match matches every frame):
 //   dir       "to_guest" | "to_proxy"
@@ -30,23 +30,12 @@
 #include "stack/base/bytes.h"
 #include "stack/base/time.h"
 #include "stack/wire/addr.h"
+#include "stack/wire/classify.h"
 
 namespace tapwire::sim {
 
-struct FrameInfo {
-  std::size_t len = 0;
-  bool ethernet = false;       // at least an Ethernet header
-  std::uint16_t ethertype = 0;
-  bool ipv4 = false;           // a well-formed IPv4 header
-  std::uint8_t ip_proto = 0;
-  wire::Ipv4Addr src, dst;
-  bool has_ports = false;      // TCP or UDP header present (first fragment)
-  std::uint16_t sport = 0, dport = 0;
-  bool tcp = false;            // a TCP header was parsed
-  std::uint8_t tcp_flags = 0;
-
-  static FrameInfo classify(Bytes frame);
-};
+// A frame as a match sees it: the one classification every frame observer shares.
+using FrameInfo = wire::FrameClass;
 
 enum class MatchProto : std::uint8_t { tcp, udp, icmp, arp, ipv4 };
 

@@ -9,6 +9,7 @@
 #include "sim/core/pattern.h"
 #include "sim/scenario/run_state.h"
 #include "stack/pcap/pcap.h"
+#include "stack/wire/classify.h"
 #include "stack/wire/ethernet.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/ipv4.h"
@@ -169,10 +170,14 @@ void do_udp_send(RunState& st, const UdpSendAction& a, const std::string& id) {
   ActionRecord* rec = st.record(id);
   std::uint16_t port = a.src_port;
   if (port == 0) {
-    port = 40000;  // a fixed ephemeral range, so runs stay reproducible
-    while (st.udp_ports.count(port)) ++port;
-  }
-  if (!st.udp_ports.count(port)) {
+    Result<std::uint16_t> ephemeral = st.guest.udp_bind_ephemeral();
+    if (!ephemeral.ok()) {
+      fail(st, id, std::string("udp_bind: ") + ephemeral.error().reason);
+      return;
+    }
+    port = *ephemeral;
+    st.udp_ports[port] = id;
+  } else if (!st.udp_ports.count(port)) {
     Status bound = st.guest.udp_bind(port);
     if (!bound.ok()) {
       fail(st, id, "udp_bind(" + std::to_string(port) + "): " + bound.error().reason);
@@ -232,8 +237,8 @@ void do_inject_pcap(RunState& st, const InjectPcapAction& a, const std::string& 
     if (!rec.value()) break;
     const pcap::PcapRecord& r = *rec.value();
     // Only the guest's frames: anything the gateway sent is the proxy's to produce.
-    auto eth = wire::EthernetFrame::check(r.data);
-    if (eth.ok() && eth.value().src() == st.scenario.proxy.gateway_mac) continue;
+    const wire::FrameClass frame_class = wire::classify_frame(r.data);
+    if (frame_class.ethernet && frame_class.src_mac == st.scenario.proxy.gateway_mac) continue;
     if (!first) first = r.ts;
     auto frame = std::make_shared<std::vector<std::uint8_t>>(r.data.begin(), r.data.end());
     st.world.schedule_in(r.ts - *first, [&st, frame] { st.guest.inject(Bytes(frame->data(), frame->size())); });

@@ -1,10 +1,15 @@
-// Results, not exceptions, on every data path (docs/architecture.md §Packets). An Error carries a
-// machine-readable code and a static, human-readable reason; it never allocates, so
-// it can be returned per frame. Config loaders, which may allocate, use ConfigError
-// (see the scenario loader) instead.
+// Results, not exceptions, on every data path (docs/architecture.md §Packets). An
+// Error carries a machine-readable code and a static, human-readable reason; it never
+// allocates, so it can be returned per frame.
+//
+// Result<T, E> is the project's one "a value or an error" type. E defaults to Error;
+// code off the data path whose errors must say more (a file name, a JSON path: the
+// pcap reader's PcapError, the config loaders' ConfigError) uses the same template
+// with its own error type, e.g. Result<PcapWriter, PcapError>.
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -38,13 +43,13 @@ struct Error {
 
 inline Error make_error(Errc code, const char* reason) { return Error{code, reason}; }
 
-// Result<T>: either a T or an Error. Access to the wrong alternative is a
+// Result<T, E>: either a T or an E. Access to the wrong alternative is a
 // programming error (asserted), never a data-dependent condition.
-template <class T>
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  Result(Error error) : v_(std::in_place_index<1>, error) {}
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -57,24 +62,24 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+  const E& error() const { assert(!ok()); return std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+// Result<void, E>: success, or an E.
+template <class E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
-  Result(Error error) : error_(error), ok_(false) {}
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const Error& error() const { assert(!ok_); return error_; }
+  Result(E error) : error_(std::move(error)) {}
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const E& error() const { assert(!ok()); return *error_; }
 
  private:
-  Error error_{Errc::invalid_state, ""};
-  bool ok_ = true;
+  std::optional<E> error_;
 };
 
 using Status = Result<void>;

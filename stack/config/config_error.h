@@ -1,10 +1,11 @@
 // ConfigError and ConfigResult: what loading configuration returns. No JSON library
 // here, so code that only reports configuration errors need not include one.
+// ConfigResult is stack/base/result.h's Result with ConfigError as its error type.
 #pragma once
 
 #include <string>
-#include <utility>
-#include <variant>
+
+#include "stack/base/result.h"
 
 namespace tapwire::config {
 
@@ -17,21 +18,8 @@ struct ConfigError {
   std::string to_string() const { return file + ": " + json_path + ": " + message; }
 };
 
-// Either a T or a ConfigError.
+// Either a T or a ConfigError: the project's one Result with the config error type.
 template <class T>
-class [[nodiscard]] ConfigResult {
- public:
-  ConfigResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  ConfigResult(ConfigError error) : v_(std::in_place_index<1>, std::move(error)) {}
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const ConfigError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, ConfigError> v_;
-};
+using ConfigResult = Result<T, ConfigError>;
 
 }  // namespace tapwire::config

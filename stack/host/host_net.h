@@ -31,6 +31,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
+#include "stack/base/slot_table.h"
 #include "stack/base/time.h"
 #include "stack/wire/addr.h"
 
@@ -134,6 +135,6 @@ class HostNet {
 template <>
 struct std::hash<tapwire::host::Handle> {
   std::size_t operator()(const tapwire::host::Handle& h) const noexcept {
-    return std::hash<std::uint64_t>{}((std::uint64_t{h.generation} << 32) | h.index);
+    return std::hash<std::uint64_t>{}(tapwire::slot_key(h));
   }
 };

@@ -62,7 +62,7 @@ PcapWriter::PcapWriter(PcapWriter&&) noexcept = default;
 PcapWriter& PcapWriter::operator=(PcapWriter&&) noexcept = default;
 PcapWriter::~PcapWriter() = default;
 
-PcapResult<PcapWriter> PcapWriter::open(const std::string& path, std::uint32_t snaplen) {
+Result<PcapWriter, PcapError> PcapWriter::open(const std::string& path, std::uint32_t snaplen) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->snaplen = snaplen;
@@ -83,7 +83,7 @@ PcapResult<PcapWriter> PcapWriter::open(const std::string& path, std::uint32_t s
   return PcapWriter(std::move(impl));
 }
 
-PcapResult<PcapWriter> PcapWriter::open_memory(std::uint32_t snaplen) {
+Result<PcapWriter, PcapError> PcapWriter::open_memory(std::uint32_t snaplen) {
   auto impl = std::make_unique<Impl>();
   impl->path = kMemoryPath;
   impl->memory = true;
@@ -105,7 +105,7 @@ PcapResult<PcapWriter> PcapWriter::open_memory(std::uint32_t snaplen) {
   return PcapWriter(std::move(impl));
 }
 
-PcapStatus PcapWriter::write(Instant ts, Bytes frame, std::optional<std::uint32_t> orig_len) {
+Result<void, PcapError> PcapWriter::write(Instant ts, Bytes frame, std::optional<std::uint32_t> orig_len) {
   if (!impl_ || impl_->dumper == nullptr)
     return make_pcap_error(Errc::invalid_state, impl_ ? impl_->path : kMemoryPath, "write after close");
   if (ts.ns() < 0) return make_pcap_error(Errc::invalid_argument, impl_->path, "negative timestamp");
@@ -126,16 +126,16 @@ PcapStatus PcapWriter::write(Instant ts, Bytes frame, std::optional<std::uint32_
   return {};
 }
 
-PcapStatus PcapWriter::flush() {
+Result<void, PcapError> PcapWriter::flush() {
   if (!impl_ || impl_->dumper == nullptr) return {};
   if (pcap_dump_flush(impl_->dumper) != 0)
     return make_pcap_error(Errc::invalid_state, impl_->path, "flush failed: " + errno_text());
   return {};
 }
 
-PcapStatus PcapWriter::close() {
+Result<void, PcapError> PcapWriter::close() {
   if (!impl_ || impl_->dumper == nullptr) return {};
-  PcapStatus flushed = flush();
+  Result<void, PcapError> flushed = flush();
   pcap_dump_close(impl_->dumper);  // fclose: for memory streams this finalizes mem_buf/mem_size
   impl_->dumper = nullptr;
   pcap_close(impl_->dead);
@@ -172,7 +172,7 @@ struct PcapReader::Impl {
 
   // Peeks at the magic number, hands the stream to libpcap (which then owns it) and
   // checks the link type. Takes ownership of `stream` whatever happens.
-  PcapStatus attach(FILE* stream);
+  Result<void, PcapError> attach(FILE* stream);
 };
 
 PcapReader::PcapReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -180,7 +180,7 @@ PcapReader::PcapReader(PcapReader&&) noexcept = default;
 PcapReader& PcapReader::operator=(PcapReader&&) noexcept = default;
 PcapReader::~PcapReader() = default;
 
-PcapResult<PcapReader> PcapReader::open(const std::string& path) {
+Result<PcapReader, PcapError> PcapReader::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   FILE* stream = std::fopen(path.c_str(), "rb");
@@ -188,24 +188,24 @@ PcapResult<PcapReader> PcapReader::open(const std::string& path) {
     Errc code = errno == ENOENT ? Errc::not_found : Errc::invalid_argument;
     return make_pcap_error(code, path, "cannot open: " + errno_text());
   }
-  PcapStatus attached = impl->attach(stream);
+  Result<void, PcapError> attached = impl->attach(stream);
   if (!attached) return attached.error();
   return PcapReader(std::move(impl));
 }
 
-PcapResult<PcapReader> PcapReader::open_memory(Bytes capture) {
+Result<PcapReader, PcapError> PcapReader::open_memory(Bytes capture) {
   auto impl = std::make_unique<Impl>();
   impl->path = kMemoryPath;
   impl->memory.assign(capture.begin(), capture.end());
   if (impl->memory.empty()) return make_pcap_error(Errc::truncated, kMemoryPath, "empty capture");
   FILE* stream = fmemopen(impl->memory.data(), impl->memory.size(), "rb");
   if (stream == nullptr) return make_pcap_error(Errc::limit, kMemoryPath, "fmemopen: " + errno_text());
-  PcapStatus attached = impl->attach(stream);
+  Result<void, PcapError> attached = impl->attach(stream);
   if (!attached) return attached.error();
   return PcapReader(std::move(impl));
 }
 
-PcapStatus PcapReader::Impl::attach(FILE* stream) {
+Result<void, PcapError> PcapReader::Impl::attach(FILE* stream) {
   std::uint8_t magic[4] = {};
   const std::size_t got = std::fread(magic, 1, sizeof magic, stream);
   if (got < sizeof magic) {
@@ -237,7 +237,7 @@ PcapStatus PcapReader::Impl::attach(FILE* stream) {
   return {};
 }
 
-PcapResult<std::optional<PcapRecord>> PcapReader::next() {
+Result<std::optional<PcapRecord>, PcapError> PcapReader::next() {
   if (!impl_ || impl_->handle == nullptr)
     return make_pcap_error(Errc::invalid_state, impl_ ? impl_->path : kMemoryPath, "reader is closed");
   pcap_pkthdr* header = nullptr;

@@ -8,7 +8,8 @@
 //
 // Errors here may allocate: opening and reading files is not a per-frame data path
 // in the proxy sense, and a message that names the file is worth a string. So this
-// module uses PcapError/PcapResult rather than the static-reason tapwire::Error.
+// module's results carry a PcapError (Result<T, PcapError>, stack/base/result.h)
+// rather than the static-reason tapwire::Error.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,6 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "stack/base/bytes.h"
@@ -34,41 +34,6 @@ struct PcapError {
   std::string message;  // names the file, e.g. "pcap: /tmp/x.pcap: link type 101 (RAW) is not Ethernet"
 };
 
-template <class T>
-class [[nodiscard]] PcapResult {
- public:
-  PcapResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  PcapResult(PcapError error) : v_(std::in_place_index<1>, std::move(error)) {}
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const PcapError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, PcapError> v_;
-};
-
-template <>
-class [[nodiscard]] PcapResult<void> {
- public:
-  PcapResult() = default;
-  PcapResult(PcapError error) : error_(std::move(error)) {}
-  bool ok() const { return !error_.has_value(); }
-  explicit operator bool() const { return ok(); }
-  const PcapError& error() const { return *error_; }
-
- private:
-  std::optional<PcapError> error_;
-};
-
-using PcapStatus = PcapResult<void>;
-
 // One captured frame. `data` points into the reader's buffer and stays valid until
 // the next call to PcapReader::next() (or the reader is destroyed).
 struct PcapRecord {
@@ -80,9 +45,9 @@ struct PcapRecord {
 class PcapWriter {
  public:
   // Creates (truncates) `path` and writes the file header.
-  static PcapResult<PcapWriter> open(const std::string& path, std::uint32_t snaplen = kDefaultSnaplen);
+  static Result<PcapWriter, PcapError> open(const std::string& path, std::uint32_t snaplen = kDefaultSnaplen);
   // Writes into an in-memory buffer; take the bytes with memory_bytes().
-  static PcapResult<PcapWriter> open_memory(std::uint32_t snaplen = kDefaultSnaplen);
+  static Result<PcapWriter, PcapError> open_memory(std::uint32_t snaplen = kDefaultSnaplen);
 
   PcapWriter(PcapWriter&&) noexcept;
   PcapWriter& operator=(PcapWriter&&) noexcept;
@@ -91,10 +56,10 @@ class PcapWriter {
   // Appends one frame. Frames longer than the snap length are truncated, with the
   // full length recorded. `orig_len` (the length on the wire) defaults to
   // frame.size() and may not be smaller than it. ts must not be negative.
-  PcapStatus write(Instant ts, Bytes frame, std::optional<std::uint32_t> orig_len = std::nullopt);
-  PcapStatus flush();
+  Result<void, PcapError> write(Instant ts, Bytes frame, std::optional<std::uint32_t> orig_len = std::nullopt);
+  Result<void, PcapError> flush();
   // Flushes and closes; later writes fail. The memory contents remain readable.
-  PcapStatus close();
+  Result<void, PcapError> close();
 
   bool is_open() const;
   bool is_memory() const;
@@ -111,9 +76,9 @@ class PcapWriter {
 
 class PcapReader {
  public:
-  static PcapResult<PcapReader> open(const std::string& path);
+  static Result<PcapReader, PcapError> open(const std::string& path);
   // Reads a capture held in memory (e.g. PcapWriter::memory_bytes()); the bytes are copied.
-  static PcapResult<PcapReader> open_memory(Bytes capture);
+  static Result<PcapReader, PcapError> open_memory(Bytes capture);
 
   PcapReader(PcapReader&&) noexcept;
   PcapReader& operator=(PcapReader&&) noexcept;
@@ -121,7 +86,7 @@ class PcapReader {
 
   // The next frame, std::nullopt at the end of the file, or an error (truncated
   // record, read failure) naming the file and the record number.
-  PcapResult<std::optional<PcapRecord>> next();
+  Result<std::optional<PcapRecord>, PcapError> next();
 
   int link_type() const;        // always kLinkTypeEthernet for an opened reader
   std::uint32_t snaplen() const;

@@ -20,11 +20,8 @@
 namespace tapwire::posix {
 namespace {
 
-constexpr std::uint32_t kWakeIndex = UINT32_MAX - 1;  // epoll payload of the wake eventfd
-
-std::uint64_t pack(std::uint32_t index, std::uint32_t generation) {
-  return (std::uint64_t{generation} << 32) | index;
-}
+// The epoll payload of the wake eventfd: an id no registration has.
+constexpr Registration kWakeId{UINT32_MAX - 1, 0};
 
 std::uint32_t to_epoll(Interest interest) {
   std::uint32_t ev = EPOLLET | EPOLLRDHUP;
@@ -55,7 +52,7 @@ EventLoop::EventLoop(bool allow_pwait2)
   if (!ok()) return;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLET;
-  ev.data.u64 = pack(kWakeIndex, 0);
+  ev.data.u64 = slot_key(kWakeId);
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev);
   if (allow_pwait2) {
     epoll_event probe[1];
@@ -67,59 +64,32 @@ EventLoop::EventLoop(bool allow_pwait2)
 
 EventLoop::~EventLoop() = default;
 
-EventLoop::Slot* EventLoop::lookup(Registration reg) {
-  if (reg.index >= slots_.size()) return nullptr;
-  Slot& s = slots_[reg.index];
-  if (!s.live || s.generation != reg.generation) return nullptr;
-  return &s;
-}
-
 Result<Registration> EventLoop::add(int fd, Interest interest, IoHandler* handler, std::uint64_t tag) {
-  std::uint32_t index;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Slot& s = slots_[index];
+  // The payload names the slot the registration will take; it is taken only on success.
+  const Registration reg = slots_.next_id();
   epoll_event ev{};
   ev.events = to_epoll(interest);
-  ev.data.u64 = pack(index, s.generation);
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-    const int err = errno;
-    free_.push_back(index);
-    return errno_error(err);
-  }
-  s.fd = fd;
-  s.handler = handler;
-  s.tag = tag;
-  s.live = true;
-  ++live_;
-  return Registration{index, s.generation};
+  ev.data.u64 = slot_key(reg);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return errno_error(errno);
+  slots_.emplace(Watched{fd, handler, tag});
+  return reg;
 }
 
 Status EventLoop::modify(Registration reg, Interest interest) {
-  Slot* s = lookup(reg);
-  if (s == nullptr) return make_error(Errc::not_found, "event loop: stale registration");
+  const Watched* w = slots_.find(reg);
+  if (w == nullptr) return make_error(Errc::not_found, "event loop: stale registration");
   epoll_event ev{};
   ev.events = to_epoll(interest);
-  ev.data.u64 = pack(reg.index, reg.generation);
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, s->fd, &ev) != 0) return errno_error(errno);
+  ev.data.u64 = slot_key(reg);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, w->fd, &ev) != 0) return errno_error(errno);
   return {};
 }
 
 void EventLoop::remove(Registration reg) {
-  Slot* s = lookup(reg);
-  if (s == nullptr) return;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, s->fd, nullptr);
-  s->live = false;
-  s->fd = -1;
-  s->handler = nullptr;
-  ++s->generation;  // events already fetched for the old registration no longer match
-  free_.push_back(reg.index);
-  --live_;
+  const Watched* w = slots_.find(reg);
+  if (w == nullptr) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, w->fd, nullptr);
+  slots_.release(reg);  // events already fetched for the old registration no longer match
 }
 
 void EventLoop::add_deferred(DeferredWork* work) {
@@ -170,23 +140,23 @@ Result<int> EventLoop::run_once(std::optional<Instant> deadline) {
 
   int dispatched = 0;
   for (int i = 0; i < n; ++i) {
-    const std::uint64_t data = events[i].data.u64;
-    const auto index = static_cast<std::uint32_t>(data);
-    const auto generation = static_cast<std::uint32_t>(data >> 32);
-    if (index == kWakeIndex) {
+    const auto reg = slot_id_from_key<Registration>(events[i].data.u64);
+    if (reg == kWakeId) {
       std::uint64_t value;
       while (::read(wake_fd_.get(), &value, sizeof value) > 0) {
       }
       continue;
     }
-    Slot* s = lookup(Registration{index, generation});
-    if (s == nullptr) {
+    const Watched* w = slots_.find(reg);
+    if (w == nullptr) {
       ++counters_.stale_events;
       continue;
     }
     ++counters_.events;
     ++dispatched;
-    s->handler->on_io(now_, s->tag, from_epoll(events[i].events));
+    // Copied out: the handler may add registrations (the table may grow).
+    const Watched target = *w;
+    target.handler->on_io(now_, target.tag, from_epoll(events[i].events));
   }
 
   // Deferred work runs once per batch; whatever it queues again makes the next wait

@@ -2,8 +2,8 @@
 //
 // Theory of operation
 // - Every fd is registered edge-triggered (EPOLLET) with an IoHandler and a tag the
-//   handler chooses. A registration is a slot (index, generation); the epoll payload is
-//   the slot, so an event still in the current batch for an fd that was removed (or
+//   handler chooses. A registration is a SlotTable id (index, generation); the epoll
+//   payload is that id (slot_key), so an event still in the current batch for an fd that was removed (or
 //   whose number was reused) is dropped rather than handed to a dead handler.
 // - run_once(deadline) waits for readiness until `deadline` (forever when none), then
 //   dispatches every ready fd to its handler, then runs deferred work once. The wait
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "stack/base/result.h"
+#include "stack/base/slot_table.h"
 #include "stack/base/time.h"
 #include "stack/posix/unique_fd.h"
 
@@ -102,25 +103,20 @@ class EventLoop {
   Instant now() const { return now_; }
   bool uses_pwait2() const { return use_pwait2_; }
   const EventLoopCounters& counters() const { return counters_; }
-  std::size_t registrations() const { return live_; }
+  std::size_t registrations() const { return slots_.size(); }
 
  private:
-  struct Slot {
+  struct Watched {
     int fd = -1;
     IoHandler* handler = nullptr;
     std::uint64_t tag = 0;
-    std::uint32_t generation = 0;
-    bool live = false;
   };
-  Slot* lookup(Registration reg);
   int wait(std::optional<Instant> deadline, bool nonblocking);
 
   UniqueFd epoll_;
   UniqueFd wake_fd_;
   bool use_pwait2_ = false;
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_;
-  std::size_t live_ = 0;
+  SlotTable<Watched, Registration> slots_;
   std::vector<DeferredWork*> deferred_;
   Instant now_;
   EventLoopCounters counters_;

@@ -23,10 +23,6 @@ using host::HostEventKind;
 constexpr std::uint64_t kBackoffTag = UINT64_MAX;
 constexpr std::size_t kMaxIcmpIdsRemembered = 4096;
 
-std::uint64_t tag_of(Handle h) { return (std::uint64_t{h.generation} << 32) | h.index; }
-Handle handle_of_tag(std::uint64_t tag) {
-  return Handle{static_cast<std::uint32_t>(tag), static_cast<std::uint32_t>(tag >> 32)};
-}
 
 sockaddr_in to_sockaddr(Endpoint e) {
   sockaddr_in sa{};
@@ -64,16 +60,9 @@ PosixHostNet::~PosixHostNet() {
   loop_.remove_deferred(this);
 }
 
-PosixHostNet::Slot* PosixHostNet::slot(Handle h) {
-  if (h.index >= slots_.size()) return nullptr;
-  Slot& s = slots_[h.index];
-  if (s.kind == Kind::free || s.generation != h.generation) return nullptr;
-  return &s;
-}
+PosixHostNet::Slot* PosixHostNet::slot(Handle h) { return slots_.find(h); }
 
-const PosixHostNet::Slot* PosixHostNet::slot(Handle h) const {
-  return const_cast<PosixHostNet*>(this)->slot(h);
-}
+const PosixHostNet::Slot* PosixHostNet::slot(Handle h) const { return slots_.find(h); }
 
 int PosixHostNet::fd_of(Handle h) const {
   const Slot* s = slot(h);
@@ -85,30 +74,16 @@ void PosixHostNet::note_fd_error(int err) {
 }
 
 Result<Handle> PosixHostNet::adopt(UniqueFd fd, Kind kind, Interest interest) {
-  std::uint32_t index;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Slot& s = slots_[index];
-  const Handle h{index, s.generation};
-  auto reg = loop_.add(fd.get(), interest, this, tag_of(h));
-  if (!reg) {
-    free_.push_back(index);
-    return reg.error();
-  }
+  // The loop's tag names the slot the socket will take; it is taken only on success.
+  const Handle h = slots_.next_id();
+  auto reg = loop_.add(fd.get(), interest, this, slot_key(h));
+  if (!reg) return reg.error();
+  Slot s;
   s.fd = fd.release();
   s.kind = kind;
   s.reg = *reg;
-  s.read_interest = true;
   s.epollin_armed = interest.read;
-  s.maybe_readable = false;
-  s.want_write = false;
-  s.hangup_raised = false;
-  s.in_backoff = false;
+  slots_.emplace(s);
   ++counters_.open_handles;
   return h;
 }
@@ -126,28 +101,22 @@ void PosixHostNet::release(Handle h, bool reset) {
   if (s->in_backoff)
     backoff_listeners_.erase(std::remove(backoff_listeners_.begin(), backoff_listeners_.end(), h.index),
                              backoff_listeners_.end());
-  s->fd = -1;
-  s->kind = Kind::free;
-  ++s->generation;  // queued events for the old handle are now stale
-  free_.push_back(h.index);
+  slots_.release(h);  // queued events for the old handle are now stale
   --counters_.open_handles;
 }
 
 void PosixHostNet::close(Handle h) { release(h, false); }
 
 void PosixHostNet::close_all() {
-  for (std::uint32_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].kind != Kind::free) release(handle_of(i), false);
+  slots_.for_each_live([&](Handle h, Slot&) { release(h, false); });
   queue_.clear();
 }
 
 std::vector<HostSocketInfo> PosixHostNet::sockets() const {
   std::vector<HostSocketInfo> out;
-  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-    const Slot& s = slots_[i];
-    if (s.kind == Kind::free) continue;
+  slots_.for_each_live([&](Handle h, const Slot& s) {
     HostSocketInfo info;
-    info.handle = handle_of(i);
+    info.handle = h;
     info.fd = s.fd;
     info.read_interest = s.read_interest;
     info.waiting_writable = s.want_write;
@@ -159,15 +128,15 @@ std::vector<HostSocketInfo> PosixHostNet::sockets() const {
       case Kind::tcp_listener: info.kind = "tcp-listener"; break;
       case Kind::udp: info.kind = "udp"; break;
       case Kind::icmp: info.kind = "icmp"; break;
-      case Kind::free: break;
     }
     if (auto local = local_endpoint(info.handle)) info.local = *local;
     if (s.kind == Kind::tcp_stream)
       if (auto peer = peer_endpoint(info.handle)) info.peer = *peer;
     out.push_back(info);
-  }
+  });
   return out;
 }
+
 void PosixHostNet::abort(Handle h) { release(h, true); }
 
 void PosixHostNet::queue(Handle h, HostEventKind kind, Errc error) {
@@ -204,7 +173,7 @@ void PosixHostNet::on_io(Instant, std::uint64_t tag, std::uint32_t events) {
     on_backoff_timer();
     return;
   }
-  const Handle h = handle_of_tag(tag);
+  const Handle h = slot_id_from_key<Handle>(tag);
   Slot* s = slot(h);
   if (s == nullptr) return;
 
@@ -271,7 +240,8 @@ void PosixHostNet::on_backoff_timer() {
   std::vector<std::uint32_t> due;
   due.swap(backoff_listeners_);
   for (std::uint32_t index : due) {
-    Slot& s = slots_[index];
+    if (!slots_.live(index)) continue;
+    Slot& s = slots_.at(index);
     if (s.kind != Kind::tcp_listener || !s.in_backoff) continue;
     s.in_backoff = false;
     if (!s.read_interest) continue;  // set_read_interest(true) re-arms and re-raises
@@ -280,7 +250,7 @@ void PosixHostNet::on_backoff_timer() {
       (void)loop_.modify(s.reg, Interest{true, false});
     }
     // The connection that hit EMFILE is still queued in the kernel: retry once.
-    queue(handle_of(index), HostEventKind::accept_ready);
+    queue(slots_.id_at(index), HostEventKind::accept_ready);
   }
 }
 

@@ -1,8 +1,9 @@
 // PosixHostNet: host::HostNet over real non-blocking sockets, driven by EventLoop.
 //
 // Theory of operation
-// - Handles are slots (index, generation) holding one fd each. close()/abort() remove the
-//   fd from epoll, close it and bump the generation before returning, so the fd count and
+// - Handles are SlotTable ids (index, generation), each slot holding one fd. close()/abort()
+//   remove the fd from epoll, close it and free the slot (bumping its generation) before
+//   returning, so the fd count and
 //   the table never disagree and a late event (already fetched by epoll, or queued for
 //   delivery) for the old handle is dropped.
 // - Every socket is registered once, edge-triggered, for read and write readiness. The
@@ -42,6 +43,7 @@
 #include <vector>
 
 #include "stack/base/time.h"
+#include "stack/base/slot_table.h"
 #include "stack/host/host_net.h"
 #include "stack/posix/event_loop.h"
 #include "stack/posix/unique_fd.h"
@@ -121,11 +123,10 @@ class PosixHostNet final : public host::HostNet, public IoHandler, public Deferr
   void run_deferred(Instant now) override;
 
  private:
-  enum class Kind : std::uint8_t { free, tcp_connecting, tcp_stream, tcp_failed, tcp_listener, udp, icmp };
+  enum class Kind : std::uint8_t { tcp_connecting, tcp_stream, tcp_failed, tcp_listener, udp, icmp };
   struct Slot {
     int fd = -1;
-    std::uint32_t generation = 0;
-    Kind kind = Kind::free;
+    Kind kind = Kind::udp;
     Registration reg;
     bool read_interest = true;
     bool epollin_armed = true;   // EPOLLIN currently part of the epoll interest
@@ -143,13 +144,11 @@ class PosixHostNet final : public host::HostNet, public IoHandler, public Deferr
   void queue_readable_if_interested(host::Handle h, Slot& s);
   void note_fd_error(int err);
   void on_backoff_timer();
-  host::Handle handle_of(std::uint32_t index) const { return host::Handle{index, slots_[index].generation}; }
 
   EventLoop& loop_;
   PosixHostNetConfig config_;
   host::HostEventSink* sink_ = nullptr;
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_;
+  SlotTable<Slot, host::Handle> slots_;
   std::vector<host::HostEvent> queue_;
   std::vector<host::HostEvent> delivering_;
   std::vector<std::uint32_t> backoff_listeners_;

@@ -22,65 +22,44 @@ TcpStack::TcpStack(Rng& rng, StackConfig config)
 // ---- lookup and lifetime ---------------------------------------------------------------
 
 Connection* TcpStack::lookup(ConnId id) {
-  if (id.index >= slots_.size()) return nullptr;
-  Slot& s = slots_[id.index];
-  if (!s.conn || s.generation != id.generation) return nullptr;
-  return &*s.conn;
+  ConnSlot* s = conns_.find(id);
+  return s != nullptr ? &s->conn : nullptr;
 }
 
 const Connection* TcpStack::lookup(ConnId id) const {
-  if (id.index >= slots_.size()) return nullptr;
-  const Slot& s = slots_[id.index];
-  if (!s.conn || s.generation != id.generation) return nullptr;
-  return &*s.conn;
+  const ConnSlot* s = conns_.find(id);
+  return s != nullptr ? &s->conn : nullptr;
 }
 
 Result<ConnId> TcpStack::create(Instant now, bool active, const FourTuple& tuple, const ConnOptions& opt,
                                 const wire::TcpRepr* syn, bool pending) {
-  if (config_.max_connections != 0 && live_connections_ >= config_.max_connections) {
+  if (config_.max_connections != 0 && conns_.size() >= config_.max_connections) {
     return make_error(Errc::limit, "tcp: connection limit");
   }
-  std::uint32_t index;
-  if (!free_slots_.empty()) {
-    index = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Slot& s = slots_[index];
-  const ConnId id{index, s.generation};
+  const ConnId id = conns_.next_id();  // the connection knows its own handle
   // ISNs come from the configured source (the daemon's RFC 6528 generator) or else,
   // like timestamp offsets, from the injected Rng (docs/architecture.md §Determinism).
   const std::uint32_t iss = config_.isn_source ? config_.isn_source(now, tuple) : rng_.next_u32();
   const std::uint32_t ts_offset = rng_.next_u32();
   if (active) {
-    s.conn.emplace(Connection::active(id, ctx_, tuple, opt, iss, ts_offset, now));
+    conns_.emplace(Connection::active(id, ctx_, tuple, opt, iss, ts_offset, now));
   } else {
-    s.conn.emplace(Connection::passive(id, ctx_, tuple, opt, iss, ts_offset, now, *syn, pending,
+    conns_.emplace(Connection::passive(id, ctx_, tuple, opt, iss, ts_offset, now, *syn, pending,
                                        config_.pending_syn_timeout));
   }
-  s.on_dirty = false;
-  s.in_demux = true;
-  s.unaccepted_child = false;
-  s.sched_main.reset();
-  s.sched_dack.reset();
-  demux_[tuple] = index;
-  ++live_connections_;
+  demux_[tuple] = id.index;
   return id;
 }
 
 void TcpStack::after_conn(std::uint32_t index, bool from_poll) {
-  Slot& s = slots_[index];
-  if (!s.conn) return;
-  Connection& c = *s.conn;
+  if (!conns_.live(index)) return;
+  ConnSlot& s = conns_.at(index);
+  Connection& c = s.conn;
 
   if (c.take_became_established() && s.unaccepted_child) {
     const ListenerId lid = c.parent();
-    if (lid.index < listeners_.size() && listeners_[lid.index].active &&
-        listeners_[lid.index].generation == lid.generation) {
-      Listener& l = listeners_[lid.index];
-      l.ready.push_back(c.id());
+    if (Listener* l = listeners_.find(lid)) {
+      l->ready.push_back(c.id());
       StackEvent ev;
       ev.kind = StackEvent::Kind::accept_ready;
       ev.listener = lid;
@@ -125,44 +104,23 @@ void TcpStack::after_conn(std::uint32_t index, bool from_poll) {
 }
 
 void TcpStack::free_slot(std::uint32_t index) {
-  Slot& s = slots_[index];
-  if (!s.conn) return;
-  if (s.in_demux) demux_.erase(s.conn->tuple());
+  if (!conns_.live(index)) return;
+  ConnSlot& s = conns_.at(index);
+  if (s.in_demux) demux_.erase(s.conn.tuple());
   if (s.unaccepted_child) {
-    const ListenerId lid = s.conn->parent();
-    if (lid.index < listeners_.size() && listeners_[lid.index].generation == lid.generation &&
-        listeners_[lid.index].children > 0) {
-      --listeners_[lid.index].children;
-    }
+    Listener* l = listeners_.find(s.conn.parent());
+    if (l != nullptr && l->children > 0) --l->children;
   }
   timers_.cancel(timer_key(index, kMain));
   timers_.cancel(timer_key(index, kDack));
-  s.conn.reset();
-  s.on_dirty = false;
-  s.in_demux = false;
-  s.unaccepted_child = false;
-  s.sched_main.reset();
-  s.sched_dack.reset();
-  ++s.generation;
-  free_slots_.push_back(index);
-  --live_connections_;
+  conns_.release(conns_.id_at(index));
 }
 
 // ---- TIME-WAIT records ---------------------------------------------------------------
 
 void TcpStack::add_time_wait(Instant now, const Connection& c) {
-  std::uint32_t index;
-  if (!tw_free_.empty()) {
-    index = tw_free_.back();
-    tw_free_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(tw_records_.size());
-    tw_records_.emplace_back();
-  }
-  TimeWaitRecord& r = tw_records_[index];
-  r.tuple = c.tuple();
-  r.info = c.time_wait_info();
-  r.active = true;
+  const std::uint32_t index = tw_records_.emplace(TimeWaitRecord{c.tuple(), c.time_wait_info()}).index;
+  const TimeWaitRecord& r = tw_records_.at(index);
   tw_map_[r.tuple] = index;
   // RFC 9293 §3.10.7.4: TIME-WAIT lasts 2*MSL.
   timers_.schedule(timer_key(index, kTimeWait), now + r.info.msl * 2);
@@ -184,13 +142,12 @@ void TcpStack::time_wait_ack(Instant now, const TimeWaitRecord& rec) {
 }
 
 bool TcpStack::time_wait_input(Instant now, std::uint32_t tw_index, const wire::TcpRepr& seg) {
-  TimeWaitRecord& rec = tw_records_[tw_index];
+  TimeWaitRecord& rec = tw_records_.at(tw_index);
   const SeqNum seq(seg.seq);
   auto drop_record = [&] {
     tw_map_.erase(rec.tuple);
     timers_.cancel(timer_key(tw_index, kTimeWait));
-    rec.active = false;
-    tw_free_.push_back(tw_index);
+    tw_records_.release(tw_records_.id_at(tw_index));
   };
   if (seg.has(RST)) {
     // RFC 1337 §3 (TW1): ignore RST segments in TIME-WAIT. Letting an RST end it
@@ -246,11 +203,11 @@ void TcpStack::reset_reply(const FourTuple& tuple, const wire::TcpRepr& seg) {
   queue_reply(tuple, rst);
 }
 
-TcpStack::Listener* TcpStack::find_listener(const Endpoint& ep) {
+std::pair<TcpStack::Listener*, ListenerId> TcpStack::find_listener(const Endpoint& ep) {
   auto it = listen_map_.find(ep);
   if (it == listen_map_.end()) it = listen_map_.find(Endpoint{wire::Ipv4Addr::any(), ep.port});
-  if (it == listen_map_.end()) return nullptr;
-  return &listeners_[it->second];
+  if (it == listen_map_.end()) return {nullptr, ListenerId{}};
+  return {listeners_.find(it->second), it->second};
 }
 
 // ---- driver ---------------------------------------------------------------------------------
@@ -260,7 +217,7 @@ void TcpStack::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, c
   const FourTuple tuple{Endpoint{dst, seg.dst_port}, Endpoint{src, seg.src_port}};
   if (auto it = demux_.find(tuple); it != demux_.end()) {
     const std::uint32_t index = it->second;
-    slots_[index].conn->on_segment(now, seg);
+    conns_.at(index).conn.on_segment(now, seg);
     after_conn(index);
     return;
   }
@@ -271,17 +228,15 @@ void TcpStack::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, c
   // SYN opens a connection in SYN-RECEIVED.
   if (seg.has(RST)) return;
   if (seg.has(SYN) && !seg.has(ACK)) {
-    if (Listener* l = find_listener(tuple.local)) {
+    if (auto [l, lid] = find_listener(tuple.local); l != nullptr) {
       if (l->children >= l->backlog) return;  // backlog full: drop, the peer retries
-      const ListenerId lid{static_cast<std::uint32_t>(l - listeners_.data()), l->generation};
-      const ConnOptions opt = l->options;
-      auto id = create(now, false, tuple, opt, &seg, false);
+      auto id = create(now, false, tuple, l->options, &seg, false);
       if (!id) return;
-      Slot& s = slots_[id->index];
+      ConnSlot& s = conns_.at(id->index);
       s.unaccepted_child = true;
-      s.conn->set_parent(lid);
-      s.conn->set_released(true);  // no owner until accept()
-      ++listeners_[lid.index].children;
+      s.conn.set_parent(lid);
+      s.conn.set_released(true);  // no owner until accept()
+      ++l->children;
       after_conn(id->index);
       return;
     }
@@ -310,22 +265,20 @@ void TcpStack::poll(Instant now, SegmentSink& sink) {
     const std::uint32_t index = *key / 4;
     const std::uint32_t kind = *key % 4;
     if (kind == kTimeWait) {
-      TimeWaitRecord& rec = tw_records_[index];
-      if (rec.active) {
-        tw_map_.erase(rec.tuple);
-        rec.active = false;
-        tw_free_.push_back(index);
+      if (tw_records_.live(index)) {
+        tw_map_.erase(tw_records_.at(index).tuple);
+        tw_records_.release(tw_records_.id_at(index));
       }
       continue;
     }
-    Slot& s = slots_[index];
-    if (!s.conn) continue;
+    if (!conns_.live(index)) continue;
+    ConnSlot& s = conns_.at(index);
     if (kind == kMain) {
       s.sched_main.reset();
-      s.conn->on_main_timer(now);
+      s.conn.on_main_timer(now);
     } else {
       s.sched_dack.reset();
-      s.conn->on_dack_timer(now);
+      s.conn.on_dack_timer(now);
     }
     after_conn(index);
   }
@@ -342,9 +295,10 @@ void TcpStack::poll(Instant now, SegmentSink& sink) {
   std::size_t i = 0;
   for (; i < dirty_.size(); ++i) {
     const std::uint32_t index = dirty_[i];
-    Slot& s = slots_[index];
-    if (!s.conn || !s.on_dirty) continue;
-    if (!s.conn->dispatch(now, sink, scratch_)) {
+    if (!conns_.live(index)) continue;
+    ConnSlot& s = conns_.at(index);
+    if (!s.on_dirty) continue;
+    if (!s.conn.dispatch(now, sink, scratch_)) {
       after_conn(index, true);
       blocked_ = true;
       break;
@@ -401,32 +355,21 @@ Result<ListenerId> TcpStack::listen(wire::Ipv4Addr ip, std::uint16_t port, std::
   if (port == 0) return make_error(Errc::invalid_argument, "tcp: listen on port 0");
   const Endpoint ep{ip, port};
   if (listen_map_.count(ep) != 0) return make_error(Errc::invalid_state, "tcp: address in use");
-  std::uint32_t index = 0;
-  while (index < listeners_.size() && listeners_[index].active) ++index;
-  if (index == listeners_.size()) listeners_.emplace_back();
-  Listener& l = listeners_[index];
-  l.ep = ep;
-  l.backlog = std::max<std::size_t>(backlog, 1);
-  l.options = options;
-  l.ready.clear();
-  l.children = 0;
-  l.active = true;
-  listen_map_[ep] = index;
-  return ListenerId{index, l.generation};
+  const ListenerId lid = listeners_.emplace(Listener{ep, std::max<std::size_t>(backlog, 1), options, {}, 0});
+  listen_map_[ep] = lid;
+  return lid;
 }
 
 Result<ConnId> TcpStack::accept(ListenerId lid) {
-  if (lid.index >= listeners_.size() || !listeners_[lid.index].active ||
-      listeners_[lid.index].generation != lid.generation)
-    return make_error(Errc::not_found, "tcp: no such listener");
-  Listener& l = listeners_[lid.index];
+  Listener* found = listeners_.find(lid);
+  if (found == nullptr) return make_error(Errc::not_found, "tcp: no such listener");
+  Listener& l = *found;
   while (!l.ready.empty()) {
     const ConnId id = l.ready.front();
     l.ready.pop_front();
     Connection* c = lookup(id);
     if (c == nullptr) continue;  // died before accept (and was freed)
-    Slot& s = slots_[id.index];
-    s.unaccepted_child = false;
+    conns_.at(id.index).unaccepted_child = false;
     if (l.children > 0) --l.children;
     c->set_released(false);
     // Events raised before accept() had no owner to go to: replay what still holds.
@@ -449,22 +392,18 @@ Result<ConnId> TcpStack::accept(ListenerId lid) {
 }
 
 Status TcpStack::unlisten(ListenerId lid) {
-  if (lid.index >= listeners_.size() || !listeners_[lid.index].active ||
-      listeners_[lid.index].generation != lid.generation)
-    return make_error(Errc::not_found, "tcp: no such listener");
-  Listener& l = listeners_[lid.index];
-  listen_map_.erase(l.ep);
-  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-    Slot& s = slots_[i];
-    if (s.conn && s.unaccepted_child && s.conn->parent() == lid) {
-      s.conn->abort(last_now_);
+  Listener* l = listeners_.find(lid);
+  if (l == nullptr) return make_error(Errc::not_found, "tcp: no such listener");
+  listen_map_.erase(l->ep);
+  for (std::uint32_t i = 0; i < conns_.capacity(); ++i) {
+    if (!conns_.live(i)) continue;
+    ConnSlot& s = conns_.at(i);
+    if (s.unaccepted_child && s.conn.parent() == lid) {
+      s.conn.abort(last_now_);
       after_conn(i);
     }
   }
-  l.ready.clear();
-  l.active = false;
-  l.children = 0;
-  ++l.generation;
+  listeners_.release(lid);
   return {};
 }
 

@@ -22,8 +22,9 @@
 // the driver calls poll() again when the link becomes writable (or at the next
 // deadline / input).
 //
-// Storage: connections live in slots addressed by ConnId (index, generation); a
-// stale handle gives Errc::not_found. A slot is freed when its connection is over
+// Storage: connections, listeners and TIME-WAIT records live in SlotTables
+// (stack/base/slot_table.h); ConnId and ListenerId are their ids, so a stale handle
+// gives Errc::not_found. Timer keys and the dirty list hold bare slot indices. A slot is freed when its connection is over
 // (CLOSED, or TIME-WAIT handed to a record) AND its owner released it with close()
 // or abort() (as a BSD socket lives until close()). TIME-WAIT is a small 4-tuple
 // record (no buffers, no owner) in the same TimerHeap, lasting 2*MSL; it re-ACKs
@@ -58,10 +59,11 @@
 
 #include "stack/base/result.h"
 #include "stack/base/rng.h"
+#include "stack/base/slot_table.h"
 #include "stack/base/time.h"
+#include "stack/base/timer_heap.h"
 #include "stack/tcp/config.h"
 #include "stack/tcp/connection.h"
-#include "stack/base/timer_heap.h"
 #include "stack/tcp/types.h"
 
 namespace tapwire::tcp {
@@ -130,18 +132,18 @@ class TcpStack {
   bool take_events(std::vector<StackEvent>& out);
 
   // For tests and leak checks.
-  std::size_t connection_count() const { return live_connections_; }
+  std::size_t connection_count() const { return conns_.size(); }
   std::size_t time_wait_count() const { return tw_map_.size(); }
   std::size_t timer_count() const { return timers_.size(); }
   std::size_t listener_count() const { return listen_map_.size(); }
   const StackConfig& config() const { return config_; }
 
  private:
-  struct Slot {
-    std::optional<Connection> conn;
-    std::uint32_t generation = 0;
+  struct ConnSlot {
+    explicit ConnSlot(Connection c) : conn(std::move(c)) {}
+    Connection conn;
     bool on_dirty = false;
-    bool in_demux = false;
+    bool in_demux = true;
     bool unaccepted_child = false;
     std::optional<Instant> sched_main;
     std::optional<Instant> sched_dack;
@@ -152,13 +154,10 @@ class TcpStack {
     ConnOptions options;
     std::deque<ConnId> ready;
     std::size_t children = 0;  // half-open + ready, not yet accepted
-    std::uint32_t generation = 0;
-    bool active = false;
   };
   struct TimeWaitRecord {
     FourTuple tuple;
     Connection::TimeWaitInfo info;
-    bool active = false;
   };
   struct Reply {
     wire::Ipv4Addr src;
@@ -174,7 +173,8 @@ class TcpStack {
                         const wire::TcpRepr* syn, bool pending);
   void after_conn(std::uint32_t index, bool from_poll = false);
   void free_slot(std::uint32_t index);
-  Listener* find_listener(const Endpoint& ep);
+  // The listener for `ep` (or for any address on its port), with its id.
+  std::pair<Listener*, ListenerId> find_listener(const Endpoint& ep);
   // Returns true if the segment was consumed by the TIME-WAIT record.
   bool time_wait_input(Instant now, std::uint32_t tw_index, const wire::TcpRepr& seg);
   void time_wait_ack(Instant now, const TimeWaitRecord& rec);
@@ -189,16 +189,13 @@ class TcpStack {
   std::vector<StackEvent> events_;
   ConnContext ctx_;
 
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_slots_;
-  std::size_t live_connections_ = 0;
+  SlotTable<ConnSlot, ConnId> conns_;
   std::unordered_map<FourTuple, std::uint32_t, FourTupleHash> demux_;
 
-  std::vector<Listener> listeners_;
-  std::map<Endpoint, std::uint32_t> listen_map_;
+  SlotTable<Listener, ListenerId> listeners_;
+  std::map<Endpoint, ListenerId> listen_map_;
 
-  std::vector<TimeWaitRecord> tw_records_;
-  std::vector<std::uint32_t> tw_free_;
+  SlotTable<TimeWaitRecord> tw_records_;
   std::unordered_map<FourTuple, std::uint32_t, FourTupleHash> tw_map_;
 
   TimerHeap<std::uint32_t> timers_;

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <set>
+#include <string>
 #include <vector>
 
 #include "stack/base/bytes.h"
@@ -61,6 +62,32 @@ BOOST_AUTO_TEST_CASE(result_holds_value_or_error) {
   BOOST_TEST(to_string(Errc::would_block) == "would_block");
 }
 
+
+// The same Result with an error type of its own (as the pcap module's PcapError and
+// the config loaders' ConfigError): the error may own a message.
+BOOST_AUTO_TEST_CASE(result_with_an_error_type_of_its_own) {
+  struct FileError {
+    std::string message;
+  };
+  Result<std::vector<int>, FileError> good = std::vector<int>{1, 2};
+  Result<std::vector<int>, FileError> bad = FileError{"x.pcap: not a capture"};
+  BOOST_TEST(good.ok());
+  BOOST_TEST(good->size() == 2u);
+  BOOST_TEST(!bad.ok());
+  BOOST_TEST(bad.error().message == "x.pcap: not a capture");
+  auto chain = [](Result<std::vector<int>, FileError> in) -> Result<std::size_t, FileError> {
+    TW_TRY(auto v, std::move(in));
+    return v.size();
+  };
+  BOOST_TEST(*chain(good) == 2u);
+  BOOST_TEST(chain(bad).error().message == "x.pcap: not a capture");
+
+  Result<void, FileError> done;
+  Result<void, FileError> failed = FileError{"disk full"};
+  BOOST_TEST(done.ok());
+  BOOST_TEST(!failed.ok());
+  BOOST_TEST(failed.error().message == "disk full");
+}
 BOOST_AUTO_TEST_CASE(byte_order) {
   std::uint8_t buf[4];
   store_be32(buf, 0x01020304);

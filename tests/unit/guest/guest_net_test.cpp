@@ -155,6 +155,29 @@ BOOST_AUTO_TEST_CASE(udp_sockets_roundtrip) {
   BOOST_TEST(t.a->counters().icmp_errors_in == 1u);
 }
 
+
+// The one choice of an ephemeral UDP port: the lowest unbound port from 40000 up,
+// skipping ports bound by number, reusing a port once it is unbound.
+BOOST_AUTO_TEST_CASE(ephemeral_udp_ports_are_the_lowest_free_from_40000) {
+  TwoGuests t;
+  BOOST_TEST(GuestVm::kFirstEphemeralUdpPort == 40000);
+  BOOST_REQUIRE(t.a->udp_bind(40001).ok());
+  auto first = t.a->udp_bind_ephemeral();
+  auto second = t.a->udp_bind_ephemeral();
+  BOOST_REQUIRE(first.ok());
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(*first == 40000);
+  BOOST_TEST(*second == 40002);  // 40001 was bound by number
+  BOOST_TEST(!t.a->udp_bind(40002).ok());  // the ephemeral port is really bound
+  t.a->udp_unbind(40000);
+  BOOST_TEST(*t.a->udp_bind_ephemeral() == 40000);
+  BOOST_TEST(*t.b->udp_bind_ephemeral() == 40000);  // each VM has its own ports
+  // Every port taken: a limit, not a wrap to the well-known range.
+  for (std::uint32_t p = 40003; p <= 65535; ++p) BOOST_REQUIRE(t.a->udp_bind(static_cast<std::uint16_t>(p)).ok());
+  auto none = t.a->udp_bind_ephemeral();
+  BOOST_REQUIRE(!none.ok());
+  BOOST_TEST((none.error().code == Errc::limit));
+}
 BOOST_AUTO_TEST_CASE(dhcp_retransmits_after_1_2_4_8_8_seconds) {
   World world(3);
   Link link(world);

@@ -59,7 +59,7 @@ std::vector<Frame> sample_frames() {
 
 void write_all(PcapWriter& writer, const std::vector<Frame>& frames) {
   for (const Frame& f : frames) {
-    PcapStatus s = writer.write(Instant::from_nanos(f.ts_ns), Bytes(f.data), f.orig_len);
+    Result<void, PcapError> s = writer.write(Instant::from_nanos(f.ts_ns), Bytes(f.data), f.orig_len);
     BOOST_REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().message));
   }
 }

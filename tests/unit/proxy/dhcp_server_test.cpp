@@ -409,7 +409,7 @@ BOOST_AUTO_TEST_CASE(malformed_and_server_messages_are_dropped) {
   DhcpBench b;
   // A truncated BOOTP message.
   const Frame junk(100, 0);
-  const Frame udp = udp_bytes(Ipv4Addr::any(), Ipv4Addr::broadcast(), 68, 67, junk);
+  const Frame udp = udp_datagram(Ipv4Addr::any(), Ipv4Addr::broadcast(), 68, 67, junk);
   const Frame datagram = ipv4_datagram(Ipv4Addr::any(), Ipv4Addr::broadcast(), wire::ip_proto::udp, udp);
   b.from_guest(at_ms(0), ethernet_frame(MacAddr::broadcast(), kGuestMac, datagram));
   BOOST_CHECK_EQUAL(b.stats[Drop::bad_dhcp], 1u);

@@ -1,7 +1,7 @@
 // Fakes for the proxy's unit tests, shared by every component's tests (DHCP, UDP
 // NAT, ICMP echo, TCP forwarder):
-// - RecordingLink: a FrameLink that records every committed frame and fails the
-//   test if one exceeds MTU + 14; `capacity` makes it report full (backpressure).
+// - RecordingLink (tests/unit/common/recording_link.h): records every committed frame,
+//   fails the test if one exceeds MTU + 14; `capacity` makes it report full.
 // - FakeHostNet: a scripted HostNet. Calls are recorded per socket; the test plays
 //   the host network with the `script_*` functions (deliver a UDP datagram or echo
 //   reply, complete or refuse a connect, deliver TCP bytes/EOF/reset, accept). As
@@ -14,7 +14,8 @@
 //   MAC, gateway + host alias addresses, accept any destination) over a
 //   RecordingLink, with a Policy, ProxyStats and a FakeHostNet; `on_ipv4` routes
 //   what the interface delivers to the component under test.
-// - Frame builders and parsers for guest frames (UDP, ICMP echo, DHCP).
+// - Frame builders and parsers for guest frames (UDP, ICMP echo, DHCP), on top of the
+//   shared ones in tests/unit/common/frames.h.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <vector>
@@ -31,6 +33,7 @@
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
 #include "stack/base/rng.h"
+#include "stack/base/slot_table.h"
 #include "stack/base/time.h"
 #include "stack/host/frame_link.h"
 #include "stack/host/host_net.h"
@@ -44,10 +47,12 @@
 #include "stack/wire/icmp.h"
 #include "stack/wire/ipv4.h"
 #include "stack/wire/udp.h"
+#include "tests/unit/common/frames.h"
+#include "tests/unit/common/recording_link.h"
 
 namespace tapwire::proxy::fakes {
 
-using Frame = std::vector<std::uint8_t>;
+using test_frames::Frame;
 
 inline constexpr wire::MacAddr kGuestMac{{0x02, 0x50, 0x00, 0x00, 0x00, 0x42}};
 inline constexpr wire::MacAddr kGuestMac2{{0x02, 0x50, 0x00, 0x00, 0x00, 0x43}};
@@ -60,54 +65,9 @@ inline constexpr wire::Ipv4Addr kRemoteIp = wire::Ipv4Addr::from_octets(93, 184,
 inline Instant at_ms(std::int64_t ms) { return Instant::epoch() + Duration::millis(ms); }
 inline Instant at_s(std::int64_t s) { return Instant::epoch() + Duration::seconds(s); }
 
-inline Frame pattern(std::size_t n, std::uint8_t seed = 1) {
-  Frame out(n);
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(seed + i * 7 + (i >> 8));
-  return out;
-}
+using test_frames::pattern;
 
-// ---------------------------------------------------------------------------------
-// RecordingLink
-
-class RecordingLink final : public host::FrameLink {
- public:
-  explicit RecordingLink(std::size_t max_frame_len = 1514) : max_frame_len_(max_frame_len) {}
-
-  MutBytes egress(std::size_t len) override {
-    if (frames.size() >= capacity) {
-      ++full_answers;
-      return {};
-    }
-    buffer_.assign(len + 16, 0xA5);  // poisoned: bytes left unwritten show up
-    lent_ = true;
-    return MutBytes(buffer_.data(), buffer_.size());
-  }
-  void commit(std::size_t len) override {
-    BOOST_REQUIRE_MESSAGE(lent_, "commit() without a lent buffer");
-    BOOST_REQUIRE(len <= buffer_.size());
-    BOOST_CHECK_MESSAGE(len <= max_frame_len_, "frame of " << len << " bytes exceeds MTU + 14 = " << max_frame_len_);
-    frames.emplace_back(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(len));
-    lent_ = false;
-  }
-  void flush() override { ++flushes; }
-
-  std::vector<Frame> take() {
-    std::vector<Frame> out;
-    out.swap(frames);
-    return out;
-  }
-  std::size_t max_frame_len() const { return max_frame_len_; }
-
-  std::vector<Frame> frames;
-  std::size_t capacity = SIZE_MAX;  // frames held before egress() reports full
-  std::size_t full_answers = 0;
-  std::size_t flushes = 0;
-
- private:
-  std::size_t max_frame_len_;
-  std::vector<std::uint8_t> buffer_;
-  bool lent_ = false;
-};
+using test_frames::RecordingLink;
 
 // ---------------------------------------------------------------------------------
 // FakeHostNet
@@ -128,8 +88,6 @@ class FakeHostNet final : public host::HostNet {
   };
   struct Socket {
     Kind kind = Kind::udp;
-    std::uint32_t generation = 0;
-    bool open = false;
     bool read_interest = true;
     host::Endpoint local;
     host::Endpoint remote;
@@ -383,7 +341,7 @@ class FakeHostNet final : public host::HostNet {
   std::size_t open_count() const { return counters_.open_handles; }
   std::size_t open_count(Kind kind) const {
     std::size_t n = 0;
-    for (const Socket& s : sockets_) n += (s.open && s.kind == kind) ? 1 : 0;
+    sockets_.for_each_live([&](host::Handle, const auto& s) { n += s->kind == kind ? 1 : 0; });
     return n;
   }
   // The most recently opened handle of `kind` that is still open.
@@ -404,43 +362,29 @@ class FakeHostNet final : public host::HostNet {
       ++counters_.fd_limit_hits;
       return make_error(Errc::limit, "fake: fd limit");
     }
-    std::uint32_t index;
-    if (!free_.empty()) {
-      index = free_.front();
-      free_.pop_front();
-    } else {
-      index = static_cast<std::uint32_t>(sockets_.size());
-      sockets_.emplace_back();
-    }
-    Socket& s = sockets_[index];
-    const std::uint32_t generation = s.generation + 1;
-    s = Socket{};
-    s.kind = kind;
-    s.generation = generation;
-    s.open = true;
+    auto socket = std::make_unique<Socket>();
+    socket->kind = kind;
+    const host::Handle h = sockets_.emplace(std::move(socket));
     ++counters_.open_handles;
-    const host::Handle h{index, generation};
     opened_.push_back(h);
     return h;
   }
   void release(host::Handle h, bool abort) {
-    Socket* s = find(h);
-    if (s == nullptr) return;
-    s->open = false;
-    s->aborted = abort;
+    auto* box = sockets_.find(h);
+    if (box == nullptr) return;
+    (*box)->aborted = abort;
+    retired_.push_back(std::move(*box));  // a test may still read a socket it held
+    sockets_.release(h);
     --counters_.open_handles;
     (abort ? aborted_ : closed_).push_back(h);
-    free_.push_back(h.index);
   }
   Socket* find(host::Handle h) {
-    if (h.index >= sockets_.size()) return nullptr;
-    Socket& s = sockets_[h.index];
-    return s.open && s.generation == h.generation ? &s : nullptr;
+    auto* s = sockets_.find(h);
+    return s != nullptr ? s->get() : nullptr;
   }
   const Socket* find(host::Handle h) const {
-    if (h.index >= sockets_.size()) return nullptr;
-    const Socket& s = sockets_[h.index];
-    return s.open && s.generation == h.generation ? &s : nullptr;
+    const auto* s = sockets_.find(h);
+    return s != nullptr ? s->get() : nullptr;
   }
   static bool has_readable_data(const Socket& s) {
     return !s.inbound.empty() || s.eof || !s.udp_in.empty() || !s.icmp_in.empty();
@@ -450,8 +394,10 @@ class FakeHostNet final : public host::HostNet {
   }
 
   host::HostEventSink* sink_ = nullptr;
-  std::deque<Socket> sockets_;  // a deque: references from socket() survive later opens
-  std::deque<std::uint32_t> free_;
+  // Boxed: references from socket() survive later opens. Oldest-first reuse keeps a
+  // closed handle's index out of use for as long as possible.
+  SlotTable<std::unique_ptr<Socket>, host::Handle, SlotReuse::oldest_first> sockets_;
+  std::vector<std::unique_ptr<Socket>> retired_;
   std::vector<host::Handle> opened_;
   std::vector<host::Handle> closed_;
   std::vector<host::Handle> aborted_;
@@ -507,47 +453,20 @@ struct ProxyBench {
 // ---------------------------------------------------------------------------------
 // Guest frames
 
+using test_frames::ethernet_frame;
+using test_frames::ipv4_datagram;
+using test_frames::udp_datagram;
+
+// An Ethernet frame carrying an IPv4 datagram.
 inline Frame ethernet_frame(wire::MacAddr dst, wire::MacAddr src, Bytes ip_datagram) {
-  wire::EthernetRepr eth;
-  eth.dst = dst;
-  eth.src = src;
-  eth.ethertype = wire::kEthertypeIpv4;
-  eth.payload = ip_datagram;
-  Frame out(eth.buffer_len());
-  eth.emit(out);
-  return out;
-}
-
-inline Frame ipv4_datagram(wire::Ipv4Addr src, wire::Ipv4Addr dst, std::uint8_t protocol, Bytes payload,
-                           std::uint16_t ident = 0x1234) {
-  wire::Ipv4Repr ip;
-  ip.src = src;
-  ip.dst = dst;
-  ip.protocol = protocol;
-  ip.ident = ident;
-  ip.payload_len = payload.size();
-  Frame out(ip.buffer_len());
-  MutBytes body = ip.emit_header(out);
-  if (!payload.empty()) std::memcpy(body.data(), payload.data(), payload.size());
-  return out;
-}
-
-inline Frame udp_bytes(wire::Ipv4Addr src, wire::Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport,
-                       Bytes payload) {
-  wire::UdpRepr udp;
-  udp.src_port = sport;
-  udp.dst_port = dport;
-  udp.payload = payload;
-  Frame out(udp.buffer_len());
-  udp.emit(out, src, dst);
-  return out;
+  return ethernet_frame(dst, src, wire::kEthertypeIpv4, ip_datagram);
 }
 
 // A guest UDP frame to the proxy's MAC (or `dst_mac`).
 inline Frame guest_udp_frame(wire::Ipv4Addr src, std::uint16_t sport, wire::Ipv4Addr dst, std::uint16_t dport,
                              Bytes payload, wire::MacAddr src_mac = kGuestMac,
                              wire::MacAddr dst_mac = ProxyConfig{}.gateway_mac) {
-  const Frame udp = udp_bytes(src, dst, sport, dport, payload);
+  const Frame udp = udp_datagram(src, dst, sport, dport, payload);
   return ethernet_frame(dst_mac, src_mac, ipv4_datagram(src, dst, wire::ip_proto::udp, udp));
 }
 
@@ -566,41 +485,25 @@ inline Frame guest_dhcp_frame(const wire::DhcpRepr& msg, wire::MacAddr mac,
                               wire::Ipv4Addr src = wire::Ipv4Addr::any(),
                               wire::Ipv4Addr dst = wire::Ipv4Addr::broadcast()) {
   const Frame dhcp = msg.to_bytes();
-  const Frame udp = udp_bytes(src, dst, wire::kDhcpClientPort, wire::kDhcpServerPort, dhcp);
+  const Frame udp = udp_datagram(src, dst, wire::kDhcpClientPort, wire::kDhcpServerPort, dhcp);
   return ethernet_frame(wire::MacAddr::broadcast(), mac, ipv4_datagram(src, dst, wire::ip_proto::udp, udp));
 }
 
 // ---------------------------------------------------------------------------------
 // Parsing frames the proxy sent
 
-struct ParsedFrame {
-  wire::EthernetRepr eth;
-  wire::Ipv4Repr ip;
-  Frame payload;  // the IPv4 payload
-};
-
-inline ParsedFrame parse_frame(const Frame& frame) {
-  auto eth = wire::EthernetFrame::check(frame);
-  BOOST_REQUIRE(eth.ok());
-  BOOST_REQUIRE_EQUAL(eth->ethertype(), wire::kEthertypeIpv4);
-  auto packet = wire::Ipv4Packet::check(eth->payload());
-  BOOST_REQUIRE(packet.ok());
-  auto ip = wire::Ipv4Repr::parse(*packet);
-  BOOST_REQUIRE_MESSAGE(ip.ok(), "emitted IPv4 header does not verify");
-  auto eth_repr = wire::EthernetRepr::parse(*eth);
-  BOOST_REQUIRE(eth_repr.ok());
-  return ParsedFrame{*eth_repr, *ip, Frame(packet->payload().begin(), packet->payload().end())};
-}
+using test_frames::parse_ipv4_frame;
+using test_frames::ParsedIpv4;
 
 struct ParsedUdp {
-  ParsedFrame frame;
+  ParsedIpv4 frame;
   std::uint16_t src_port = 0;
   std::uint16_t dst_port = 0;
   Frame payload;
 };
 
 inline ParsedUdp parse_udp_frame(const Frame& frame) {
-  ParsedFrame f = parse_frame(frame);
+  ParsedIpv4 f = parse_ipv4_frame(frame);
   BOOST_REQUIRE_EQUAL(f.ip.protocol, wire::ip_proto::udp);
   auto packet = wire::UdpPacket::check(f.payload);
   BOOST_REQUIRE(packet.ok());
@@ -610,13 +513,13 @@ inline ParsedUdp parse_udp_frame(const Frame& frame) {
 }
 
 struct ParsedIcmp {
-  ParsedFrame frame;
+  ParsedIpv4 frame;
   wire::IcmpRepr icmp;  // icmp.data points into frame.payload: use `data` after copying
   Frame data;           // the echo data / quoted datagram
 };
 
 inline ParsedIcmp parse_icmp_frame(const Frame& frame) {
-  ParsedIcmp out{parse_frame(frame), {}, {}};
+  ParsedIcmp out{parse_ipv4_frame(frame), {}, {}};
   BOOST_REQUIRE_EQUAL(out.frame.ip.protocol, wire::ip_proto::icmp);
   auto packet = wire::IcmpPacket::check(out.frame.payload);
   BOOST_REQUIRE(packet.ok());
@@ -633,10 +536,6 @@ namespace tapwire {
 inline std::ostream& operator<<(std::ostream& os, Instant t) { return os << to_string(t); }
 inline std::ostream& operator<<(std::ostream& os, Duration d) { return os << to_string(d); }
 }  // namespace tapwire
-namespace tapwire::wire {
-inline std::ostream& operator<<(std::ostream& os, const Ipv4Addr& a) { return os << a.to_string(); }
-inline std::ostream& operator<<(std::ostream& os, const MacAddr& m) { return os << m.to_string(); }
-}  // namespace tapwire::wire
 namespace tapwire::host {
 inline std::ostream& operator<<(std::ostream& os, const Handle& h) {
   return os << "handle(" << h.index << "/" << h.generation << ")";

@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(large_local_echo_is_answered_in_fragments) {
   Frame whole;
   for (const Frame& f : frames) {
     BOOST_CHECK_LE(f.size(), c.mtu + 14u);
-    ParsedFrame p = parse_frame(f);
+    ParsedIpv4 p = parse_ipv4_frame(f);
     BOOST_CHECK_EQUAL(p.ip.frag_offset, whole.size());
     whole.insert(whole.end(), p.payload.begin(), p.payload.end());
   }

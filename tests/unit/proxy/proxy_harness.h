@@ -106,7 +106,7 @@ struct Harness : tcp::SegmentSink {
         other.push_back(f);
         continue;
       }
-      const fakes::ParsedFrame pf = fakes::parse_frame(f);
+      const fakes::ParsedIpv4 pf = fakes::parse_ipv4_frame(f);
       if (pf.ip.protocol != wire::ip_proto::tcp) {
         other.push_back(f);
         continue;

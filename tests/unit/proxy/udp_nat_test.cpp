@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(large_host_datagram_reaches_the_guest_as_fragments) {
   std::uint16_t ident = 0;
   for (std::size_t i = 0; i < frames.size(); ++i) {
     BOOST_CHECK_LE(frames[i].size(), b.config.mtu + 14u);
-    ParsedFrame f = parse_frame(frames[i]);
+    ParsedIpv4 f = parse_ipv4_frame(frames[i]);
     BOOST_CHECK(!f.ip.dont_frag);
     BOOST_CHECK_EQUAL(f.ip.more_frags, i + 1 < frames.size());
     BOOST_CHECK_EQUAL(f.ip.frag_offset, reassembled.size());

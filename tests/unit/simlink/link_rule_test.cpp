@@ -34,29 +34,29 @@ LinkRule rule(std::initializer_list<std::pair<const char*, tapwire::sim::LinkVal
 
 bool matches(std::initializer_list<std::pair<const char*, tapwire::sim::LinkValue>> keys, const Frame& f,
              Direction d = Direction::to_proxy) {
-  return rule(keys).match.matches(d, FrameInfo::classify(Bytes(f.data(), f.size())));
+  return rule(keys).match.matches(d, tapwire::wire::classify_frame(Bytes(f.data(), f.size())));
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(classifies_frames) {
   Frame syn = tcp(SYN, 40000, 443);
-  FrameInfo t = FrameInfo::classify(Bytes(syn.data(), syn.size()));
-  BOOST_TEST(t.ipv4);
-  BOOST_TEST(t.tcp);
+  FrameInfo t = tapwire::wire::classify_frame(Bytes(syn.data(), syn.size()));
+  BOOST_TEST(t.is_ipv4());
+  BOOST_TEST(t.tcp.has_value());
   BOOST_TEST(t.tcp_flags == SYN);
   BOOST_TEST(t.sport == 40000);
   BOOST_TEST(t.dport == 443);
   BOOST_TEST(t.src.value == guest_ip().value);
   BOOST_TEST(t.dst.value == remote_ip().value);
   Frame u = udp(5353, 53);
-  FrameInfo ui = FrameInfo::classify(Bytes(u.data(), u.size()));
-  BOOST_TEST(!ui.tcp);
+  FrameInfo ui = tapwire::wire::classify_frame(Bytes(u.data(), u.size()));
+  BOOST_TEST(!ui.tcp.has_value());
   BOOST_TEST(ui.has_ports);
   BOOST_TEST(ui.dport == 53);
   Frame junk(10, 0);
-  FrameInfo j = FrameInfo::classify(Bytes(junk.data(), junk.size()));
-  BOOST_TEST(!j.ethernet);
+  FrameInfo j = tapwire::wire::classify_frame(Bytes(junk.data(), junk.size()));
+  BOOST_TEST(!j.ethernet.has_value());
   BOOST_TEST(j.len == 10u);
 }
 
