@@ -23,28 +23,24 @@ void FrameWatches::on_frame(Instant now, Direction dir, const FrameInfo& info, B
     if (w.max_len && frame.size() > *w.max_len) continue;
     if (w.match.matches(dir, info)) ++counts_[i];
   }
-  if (dir == Direction::to_guest && info.ipv4 && info.ip_proto == wire::kIpProtoIcmp) note_icmp_error(frame);
+  if (dir == Direction::to_guest && info.icmp && !info.fragment) note_icmp_error(info);
   if (callback_) callback_(now, dir, info, frame);
 }
 
 // An ICMP destination-unreachable to the guest quoting one of its UDP datagrams:
 // remember it under the datagram's source port (RFC 792: the quote holds the IP header
 // and at least the first 8 bytes of the datagram, enough for the ports).
-void FrameWatches::note_icmp_error(Bytes frame) {
-  auto eth = wire::EthernetFrame::check(frame);
-  if (!eth.ok()) return;
-  auto ip = wire::Ipv4Packet::check(eth.value().payload());
-  if (!ip.ok() || ip.value().is_fragment()) return;
-  auto icmp = wire::IcmpPacket::check(ip.value().payload());
-  if (!icmp.ok() || icmp.value().type() != wire::icmp_type::dest_unreachable) return;
-  auto quoted = wire::Ipv4Packet::check_quoted(icmp.value().data());
+void FrameWatches::note_icmp_error(const FrameInfo& info) {
+  const wire::IcmpPacket& icmp = *info.icmp;
+  if (icmp.type() != wire::icmp_type::dest_unreachable) return;
+  auto quoted = wire::Ipv4Packet::check_quoted(icmp.data());
   if (!quoted.ok() || quoted.value().protocol() != wire::kIpProtoUdp) return;
   Bytes udp = quoted.value().payload();
   if (udp.size() < 2) return;
   IcmpErrorSeen& seen = icmp_errors_[load_be16(udp.data())];
-  seen.type = icmp.value().type();
-  seen.code = icmp.value().code();
-  seen.next_hop_mtu = load_be16(icmp.value().rest_of_header().data() + 2);
+  seen.type = icmp.type();
+  seen.code = icmp.code();
+  seen.next_hop_mtu = load_be16(icmp.rest_of_header().data() + 2);
   ++seen.count;
 }
 

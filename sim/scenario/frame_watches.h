@@ -56,7 +56,7 @@ class FrameWatches {
 
  private:
   void on_frame(Instant now, Direction dir, const FrameInfo& info, Bytes frame);
-  void note_icmp_error(Bytes frame);
+  void note_icmp_error(const FrameInfo& info);
 
   std::vector<FrameWatch> watches_;
   std::vector<std::uint64_t> counts_;

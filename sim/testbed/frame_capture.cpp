@@ -47,7 +47,7 @@ void FrameCapture::on_frame(Instant now, Direction dir, Bytes frame) {
   if (frame.size() > largest_[d]) largest_[d] = frame.size();
   if (writer_ && !truncated_) record_pcap(now, frame);
   if (observers_.empty()) return;
-  const FrameInfo info = FrameInfo::classify(frame);
+  const FrameInfo info = wire::classify_frame(frame);
   for (const FrameObserver& observer : observers_) observer(now, dir, info, frame);
 }
 
