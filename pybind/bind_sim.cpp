@@ -480,6 +480,7 @@ flags (TCP flag letters: "SA" = SYN and ACK set, "=SA" = exactly those), src, ds
               py::dict d;
               d["serial"] = f.serial;
               d["protocol"] = f.protocol;
+              d["initiator"] = f.initiator;
               d["state"] = f.state;
               d["guest_src"] = f.guest_src;
               d["guest_dst"] = f.guest_dst;
@@ -494,8 +495,10 @@ flags (TCP flag letters: "SA" = SYN and ACK set, "=SA" = exactly those), src, ds
             return out;
           },
           R"doc(
-The live flows, TCP first then UDP NAT flows, each a dict: protocol, state, guest_src
-and guest_dst ("ip:port", the guest side), host_remote (the host side), host_open,
+The live flows of every protocol from the proxy's one flow table, in table order, each
+a dict: protocol ("tcp", "udp", "icmp"), initiator ("guest" or "host"), state,
+guest_src and guest_dst (the guest side, "ip:port"; "*" where a UDP mapping has none;
+"ip id N" for an ICMP echo session), host_remote (the host side), host_open,
 bytes_guest_to_host, bytes_host_to_guest, age and idle (seconds), serial.
 )doc")
       .def(

@@ -17,7 +17,6 @@ struct SimSession::Impl {
   std::unique_ptr<sim::Scenario> scenario;  // Sim.from_scenario: SimulationRun refers to it
   std::unique_ptr<sim::SimulationRun> run;  // ... and holds the bed
   std::set<std::uint16_t> udp_ports;        // bound through Python
-  std::uint16_t next_udp_port = 40000;
 
   sim::TestBed& test_bed() { return run ? run->state().bed : *bed; }
   const sim::TestBed& test_bed() const { return run ? run->state().bed : *bed; }
@@ -122,12 +121,5 @@ bool SimSession::udp_bound(std::uint16_t port) const {
 }
 
 void SimSession::note_udp_bound(std::uint16_t port) { impl_->udp_ports.insert(port); }
-
-std::uint16_t SimSession::next_udp_port() {
-  std::uint16_t port = impl_->next_udp_port;
-  while (udp_bound(port)) ++port;
-  impl_->next_udp_port = static_cast<std::uint16_t>(port + 1);
-  return port;
-}
 
 }  // namespace tapwire::pybind

@@ -90,7 +90,6 @@ class SimSession {
 
   // Guest UDP source ports handed out by udp_send(src_port=None): the runner's fixed
   // range from 40000, skipping ports already bound.
-  std::uint16_t next_udp_port();
   bool udp_bound(std::uint16_t port) const;
   void note_udp_bound(std::uint16_t port);
 

@@ -1,6 +1,6 @@
 // An indexed binary min-heap of timers: every connection timer (retransmission,
 // delayed ACK, persist, keepalive, TIME_WAIT, ...) lives in one structure whose next
-// deadline is read in O(1) (DESIGN.md §2: poll_at()).
+// deadline is read in O(1) (poll_at(): docs/architecture.md §The poll-driven core).
 //
 // Theory of operation: heap entries are (deadline, seq, key), ordered by
 // (deadline, seq) where seq is a counter bumped on every schedule(); equal deadlines

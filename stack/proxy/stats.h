@@ -1,4 +1,4 @@
-// ProxyStats: the proxy's counters and its drops by named reason (docs/architecture.md §Observability).
+// ProxyStats: the proxy's counters and its drops by named reason (docs/architecture.md §Packets: counted drops).
 //
 // Every counter and every drop reason is one line of the X-macro lists below: the
 // enum, its name table and the report names all come from that line, so adding a

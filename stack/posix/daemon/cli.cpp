@@ -168,7 +168,7 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t width)
   return out;
 }
 
-CliResult fail(std::string message) { return CliResult{std::nullopt, CliError{std::move(message)}}; }
+CliResult fail(std::string message) { return CliError{std::move(message)}; }
 
 struct Given {
   const Flag* flag;
@@ -339,9 +339,9 @@ CliResult parse_daemon_args(const std::vector<std::string_view>& args) {
     std::string err = g.flag->option->apply(options, g.flag->name, g.value);
     if (!err.empty()) return fail(err);
   }
-  if (options.help) return CliResult{std::move(options), std::nullopt};
+  if (options.help) return options;
   if (auto err = load_proxy_config(options, given)) return fail(err->message);
-  if (options.check_config) return CliResult{std::move(options), std::nullopt};
+  if (options.check_config) return options;
 
   if (options.transport == TransportKind::none) {
     return fail("no transport: give one of --qemu-listen, --qemu-connect, --vmnet-listen, --vfkit-listen, --tap");
@@ -349,7 +349,7 @@ CliResult parse_daemon_args(const std::vector<std::string_view>& args) {
   if (!options.netns_path.empty() && options.transport != TransportKind::tap) {
     return fail("--netns only applies to --tap");
   }
-  return CliResult{std::move(options), std::nullopt};
+  return options;
 }
 
 std::string effective_config_json(const DaemonOptions& options) {

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stack/base/result.h"
 #include "stack/base/log.h"
 #include "stack/base/time.h"
 #include "stack/proxy/config.h"  // plain structs; the JSON binding stays in cli.cpp
@@ -48,10 +49,8 @@ struct CliError {
   std::string message;  // one line, without the "tapwire: " prefix
 };
 
-struct CliResult {
-  std::optional<DaemonOptions> options;
-  std::optional<CliError> error;
-};
+// The options, or the one-line error: the project's one Result with CliError.
+using CliResult = Result<DaemonOptions, CliError>;
 
 // Parses argv[1..] of the daemon (not the `ctl` subcommand). On --help, options->help
 // is set and nothing else is checked; on --check-config the configuration is loaded

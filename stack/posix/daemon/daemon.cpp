@@ -361,6 +361,7 @@ json Daemon::diagnostics_json() const {
   for (const proxy::FlowRow& f : proxy_->flows()) {
     flows.push_back(json{{"serial", f.serial},
                          {"protocol", f.protocol},
+                         {"initiator", f.initiator},
                          {"state", f.state},
                          {"guest", {{"src", f.guest_src}, {"dst", f.guest_dst}}},
                          {"host", {{"remote", f.host_remote}, {"open", f.host_open}}},

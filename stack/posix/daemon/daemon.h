@@ -1,5 +1,5 @@
 // The `tapwire` daemon: one VM transport, PosixHostNet and the proxy core on an epoll
-// loop (docs/architecture.md §Drivers), with an optional pcap capture and control socket.
+// loop (docs/architecture.md §The poll-driven core), with an optional pcap capture and control socket.
 //
 // Theory of operation
 // - Start-up: RLIMIT_NOFILE soft -> hard (logged; max_connections 0 is derived from it),

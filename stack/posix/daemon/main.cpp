@@ -13,17 +13,17 @@ int main(int argc, char** argv) {
     return tapwire::daemon::run_ctl(std::vector<std::string_view>(args.begin() + 1, args.end()));
   }
   tapwire::daemon::CliResult parsed = tapwire::daemon::parse_daemon_args(args);
-  if (parsed.error) {
-    std::fprintf(stderr, "tapwire: %s\n", parsed.error->message.c_str());
+  if (!parsed) {
+    std::fprintf(stderr, "tapwire: %s\n", parsed.error().message.c_str());
     return 2;
   }
-  if (parsed.options->help) {
+  if (parsed->help) {
     std::fputs(tapwire::daemon::help_text().c_str(), stdout);
     return 0;
   }
-  if (parsed.options->check_config) {
-    std::fputs(tapwire::daemon::effective_config_json(*parsed.options).c_str(), stdout);
+  if (parsed->check_config) {
+    std::fputs(tapwire::daemon::effective_config_json(*parsed).c_str(), stdout);
     return 0;
   }
-  return tapwire::daemon::run_daemon(*parsed.options);
+  return tapwire::daemon::run_daemon(*parsed);
 }

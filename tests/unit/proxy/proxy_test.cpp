@@ -412,7 +412,7 @@ BOOST_AUTO_TEST_CASE(idle_timeout_resets_both_sides) {
 }
 
 // ---------------------------------------------------------------------------------
-// MSS and MTU (seed-regressions §3)
+// MSS and MTU (docs/architecture.md §Network behaviour: the MSS rule)
 
 BOOST_AUTO_TEST_CASE(peer_mss_8960_on_mtu_1500_segments_at_most_1460) {
   tcp::ConnOptions guest_opts;
