@@ -544,6 +544,32 @@ BOOST_AUTO_TEST_CASE(udp_to_gateway_port_without_service_gets_port_unreachable) 
   h.check_no_leaks();
 }
 
+// The proxy tells the DHCP service which MACs send more than DHCP: when the pool is
+// full, the lease of a DHCP-only MAC is reclaimed, never that of a MAC in use.
+BOOST_AUTO_TEST_CASE(full_pool_reclaims_a_dhcp_only_mac_not_one_in_use) {
+  ProxyConfig c;
+  c.dhcp.range_last = wire::Ipv4Addr::from_octets(192, 168, 65, 4);  // two addresses
+  Harness h(c);
+  const wire::MacAddr a{{0x02, 0, 0, 0, 0, 0xa}};
+  const wire::MacAddr b{{0x02, 0, 0, 0, 0, 0xb}};
+  const wire::MacAddr c3{{0x02, 0, 0, 0, 0, 0xc}};
+  auto offer_to = [&](wire::MacAddr mac, std::uint32_t xid) -> std::optional<wire::Ipv4Addr> {
+    h.raw(fakes::guest_dhcp_frame(wire::make_dhcp_discover(mac, xid), mac));
+    for (const Frame& f : h.other) {
+      const fakes::ParsedUdp u = fakes::parse_udp_frame(f);
+      auto msg = wire::DhcpPacket::check(u.payload);
+      if (msg && msg->xid() == xid) return msg->yiaddr();
+    }
+    return std::nullopt;
+  };
+  BOOST_CHECK(offer_to(a, 1) == wire::Ipv4Addr::from_octets(192, 168, 65, 3));
+  BOOST_CHECK(offer_to(b, 2) == wire::Ipv4Addr::from_octets(192, 168, 65, 4));
+  // A uses the network; B only ever spoke DHCP.
+  h.raw(fakes::guest_udp_frame(wire::Ipv4Addr::from_octets(192, 168, 65, 3), 5000, kRemoteIp, 9, fakes::pattern(4), a));
+  BOOST_CHECK(offer_to(c3, 3) == wire::Ipv4Addr::from_octets(192, 168, 65, 4));  // B's, reclaimed
+  BOOST_CHECK_EQUAL(h.stat("dhcp.leases_reclaimed"), 1u);
+}
+
 BOOST_AUTO_TEST_CASE(udp_dhcp_and_icmp_reach_their_components) {
   Harness h;
   // DHCP DISCOVER (broadcast) -> OFFER from the gateway.
