@@ -56,6 +56,7 @@ Proxy::Proxy(ProxyConfig config, host::FrameLink& link, host::HostNet& host, con
   iface_.add_address(config_.gateway_ip);
   iface_.add_address(config_.host_ip);
   dhcp_ = add_service<DhcpService>({DhcpService::kPort});
+  add_service<DnsService>({ServicePort{L4::udp, DnsService::kPort}, ServicePort{L4::tcp, DnsService::kPort}});
 }
 
 Proxy::~Proxy() = default;

@@ -7,7 +7,7 @@
 //   VM frames ──on_frame──► NetInterface (ARP for gateway + host alias, IPv4 checks,
 //                           reassembly, accept-any-destination) ──► on_ipv4:
 //       TCP  ──► wire parse (bad checksum: counted drop) ──► TcpStack (transparent)
-//       UDP  ──► a registered gateway service (ServiceRegistry: DHCP on udp/67, ...)
+//       UDP  ──► a registered gateway service (ServiceRegistry: DHCP on udp/67, DNS on 53)
 //                or the UdpNat (which answers other gateway ports with ICMP port
 //                unreachable)
 //       ICMP ──► IcmpEcho
@@ -56,6 +56,7 @@
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
 #include "stack/proxy/dhcp_service.h"
+#include "stack/proxy/dns_service.h"
 #include "stack/proxy/flow_context.h"
 #include "stack/proxy/flow_table.h"
 #include "stack/proxy/gateway_service.h"

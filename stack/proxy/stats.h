@@ -46,6 +46,14 @@ namespace tapwire::proxy {
   X(dhcp_replies_broadcast, "dhcp.replies_broadcast")                      \
   X(dhcp_replies_unicast, "dhcp.replies_unicast")                          \
   X(dhcp_leases_reclaimed, "dhcp.leases_reclaimed")                        \
+  X(dns_queries, "dns.queries")                                            \
+  X(dns_builtin_answers, "dns.builtin_answers")                            \
+  X(dns_nodata, "dns.nodata")                                              \
+  X(dns_servfail, "dns.servfail")                                          \
+  X(dns_formerr, "dns.formerr")                                            \
+  X(dns_notimp, "dns.notimp")                                              \
+  X(dns_truncated, "dns.truncated")                                        \
+  X(dns_tcp_connections, "dns.tcp_connections")                            \
   /* --- ICMP echo --- */                                                  \
   X(icmp_echo_requests, "icmp.echo_requests")                              \
   X(icmp_echo_local_replies, "icmp.echo_local_replies")                    \
@@ -99,6 +107,10 @@ namespace tapwire::proxy {
   X(dhcp_pool_exhausted)    /* DISCOVER, pool full, every lease held by a MAC with traffic */   \
   X(dhcp_not_bound)         /* RELEASE/DECLINE for an address the client does not hold */       \
   X(dhcp_reply_failed)      /* the reply could not be built or sent (link full, ...) */         \
+  /* --- DNS --- */                                                                             \
+  X(dns_malformed)          /* shorter than a DNS header, or a response: not answered */        \
+  X(dns_reply_failed)       /* a reply not delivered to the guest (link full, ARP, TCP) */      \
+  X(dns_tcp_oversized)      /* a TCP client's pending queries passed the per-connection cap */  \
   /* --- UDP --- */                                                                             \
   X(bad_udp)                /* truncated UDP header or impossible length */                    \
   X(bad_udp_checksum)       /* UDP checksum failed */                                           \

@@ -155,16 +155,16 @@ struct UpstreamService final : GatewayService {
 
 BOOST_AUTO_TEST_CASE(service_sockets_are_expected_handles) {
   Harness h;
-  UpstreamService* up = h.proxy.add_service<UpstreamService>({ServicePort{L4::udp, 53}}, true);
+  UpstreamService* up = h.proxy.add_service<UpstreamService>({ServicePort{L4::udp, 5300}}, true);
   BOOST_REQUIRE(up != nullptr);
   BOOST_CHECK(h.proxy.leaks().empty());
-  h.host.script_udp_datagram(up->socket, host::Endpoint{wire::Ipv4Addr::loopback(), 53}, fakes::pattern(8));
+  h.host.script_udp_datagram(up->socket, host::Endpoint{wire::Ipv4Addr::loopback(), 5300}, fakes::pattern(8));
   h.settle();
   BOOST_REQUIRE_EQUAL(up->events.size(), 1u);
   BOOST_CHECK(up->events[0] == host::HostEventKind::readable);
 
   // The same socket, unregistered: a leak with a name.
-  UpstreamService* stray = h.proxy.add_service<UpstreamService>({ServicePort{L4::udp, 54}}, false);
+  UpstreamService* stray = h.proxy.add_service<UpstreamService>({ServicePort{L4::udp, 5301}}, false);
   BOOST_REQUIRE(stray != nullptr);
   const auto leaks = h.proxy.leaks();
   BOOST_REQUIRE_EQUAL(leaks.size(), 1u);
