@@ -50,7 +50,7 @@ Flow& FlowTable::add(Instant now, FlowProtocol protocol, const FlowSide& initiat
   f.last_activity = now;
   ++live_;
   ++per_protocol_[static_cast<std::size_t>(protocol)];
-  if (f.guest().conn.valid()) by_conn_[conn_key(f.guest().conn)] = id;
+  if (f.guest().conn.valid()) by_conn_[slot_key(f.guest().conn)] = id;
   if (f.host().handle.valid()) by_handle_[f.host().handle] = id;
   by_guest_[key_of(f)] = id;
   return f;
@@ -60,7 +60,7 @@ bool FlowTable::remove(FlowId id) {
   Flow* f = find(id);
   if (f == nullptr) return false;
   if (f->host().handle.valid()) return false;  // close the host socket first (vpnkit#214)
-  if (f->guest().conn.valid()) by_conn_.erase(conn_key(f->guest().conn));
+  if (f->guest().conn.valid()) by_conn_.erase(slot_key(f->guest().conn));
   const auto k = by_guest_.find(key_of(*f));
   if (k != by_guest_.end() && k->second == id) by_guest_.erase(k);
   --per_protocol_[static_cast<std::size_t>(f->protocol)];
@@ -70,7 +70,7 @@ bool FlowTable::remove(FlowId id) {
 }
 
 Flow* FlowTable::by_conn(tcp::ConnId conn) {
-  const auto it = by_conn_.find(conn_key(conn));
+  const auto it = by_conn_.find(slot_key(conn));
   if (it == by_conn_.end()) return nullptr;
   Flow* f = find(it->second);
   return f != nullptr && f->guest().conn == conn ? f : nullptr;
@@ -104,8 +104,17 @@ void FlowTable::clear_handle(Flow& flow) {
 void FlowTable::clear_conn(Flow& flow) {
   tcp::ConnId& c = flow.guest().conn;
   if (!c.valid()) return;
-  by_conn_.erase(conn_key(c));
+  by_conn_.erase(slot_key(c));
   c = tcp::ConnId{};
+}
+
+std::vector<FlowId> FlowTable::ids(FlowProtocol protocol) const {
+  std::vector<FlowId> out;
+  out.reserve(size(protocol));
+  for_each([&](const Flow& f) {
+    if (f.protocol == protocol) out.push_back(f.id);
+  });
+  return out;
 }
 
 std::vector<FlowRow> FlowTable::rows(Instant now) const {

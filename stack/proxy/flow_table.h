@@ -163,7 +163,7 @@ class FlowTable {
   bool remove(FlowId id);
 
   Flow* find(FlowId id) { return slots_.find(id); }
-  const Flow* find(FlowId id) const { return const_cast<FlowTable*>(this)->slots_.find(id); }
+  const Flow* find(FlowId id) const { return slots_.find(id); }
   Flow* by_conn(tcp::ConnId conn);
   Flow* by_handle(host::Handle handle);
   // The flow whose guest side has these endpoints (see the header comment).
@@ -181,6 +181,8 @@ class FlowTable {
   std::size_t open_handles() const { return by_handle_.size(); }
   std::size_t connections() const { return by_conn_.size(); }
 
+  // The live flows of one protocol, in slot order (a handler's close_all).
+  std::vector<FlowId> ids(FlowProtocol protocol) const;
   // Calls f(Flow&) for each live flow in slot order (deterministic).
   template <class F>
   void for_each(F&& f) {
@@ -207,7 +209,6 @@ class FlowTable {
     std::size_t operator()(const GuestKey& k) const noexcept;
   };
   static GuestKey key_of(const Flow& f);
-  static std::uint64_t conn_key(tcp::ConnId c) { return (std::uint64_t{c.generation} << 32) | c.index; }
 
   SlotTable<Flow> slots_;
   std::size_t live_ = 0;

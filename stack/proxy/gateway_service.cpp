@@ -26,14 +26,14 @@ GatewayService* ServiceRegistry::find(const Policy& policy, wire::Ipv4Addr dst, 
 }
 
 GatewayService* ServiceRegistry::owner_of(tcp::ConnId conn) const {
-  const auto it = connections_.find(conn_key(conn));
+  const auto it = connections_.find(slot_key(conn));
   return it == connections_.end() ? nullptr : it->second;
 }
 
 void ServiceRegistry::note_connection(tcp::ConnId conn, GatewayService& service) {
-  connections_[conn_key(conn)] = &service;
+  connections_[slot_key(conn)] = &service;
 }
 
-void ServiceRegistry::forget_connection(tcp::ConnId conn) { connections_.erase(conn_key(conn)); }
+void ServiceRegistry::forget_connection(tcp::ConnId conn) { connections_.erase(slot_key(conn)); }
 
 }  // namespace tapwire::proxy

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "stack/base/bytes.h"
+#include "stack/base/slot_table.h"
 #include "stack/base/time.h"
 #include "stack/host/host_net.h"
 #include "stack/net/interface.h"
@@ -100,7 +101,6 @@ class ServiceRegistry {
     ServicePort port;
     GatewayService* service = nullptr;
   };
-  static std::uint64_t conn_key(tcp::ConnId c) { return (std::uint64_t{c.generation} << 32) | c.index; }
 
   std::vector<std::unique_ptr<GatewayService>> services_;
   std::vector<Binding> bindings_;

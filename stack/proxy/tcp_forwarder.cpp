@@ -263,11 +263,7 @@ void TcpForwarder::end_flow(Instant now, Flow& flow, HostClose how, bool reset_g
 }
 
 void TcpForwarder::close_all(Instant now) {
-  std::vector<FlowId> ids;
-  ctx_.flows.for_each([&](const Flow& f) {
-    if (f.protocol == FlowProtocol::tcp) ids.push_back(f.id);
-  });
-  for (const FlowId id : ids) {
+  for (const FlowId id : ctx_.flows.ids(FlowProtocol::tcp)) {
     if (Flow* f = ctx_.flows.find(id)) end_flow(now, *f, HostClose::abort, true, "proxy shutting down");
   }
   owed_reads_.clear();
