@@ -58,6 +58,21 @@ class OwedReads {
     }
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(i));
   }
+  // The datagram handlers' form: parked with the host socket's read interest off (a
+  // readable socket must not keep waking the loop while the link is full), and
+  // resumed with it back on.
+  void park_reader(Flow& flow, host::HostNet& host) {
+    if (flow.owed_read) return;
+    add(flow);
+    host.set_read_interest(flow.host().handle, false);
+  }
+  template <class Read>
+  void resume_readers(FlowTable& flows, const LinkGate& gate, host::HostNet& host, Read&& read) {
+    resume(flows, gate, [&](Flow& flow) {
+      host.set_read_interest(flow.host().handle, true);
+      read(flow);
+    });
+  }
   void clear() { queue_.clear(); }
   std::size_t size() const { return queue_.size(); }
 

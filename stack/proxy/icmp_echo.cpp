@@ -151,18 +151,12 @@ void IcmpEcho::on_host_event(Instant now, Flow& flow, const host::HostEvent& eve
   drain(now, flow.id);
 }
 
-void IcmpEcho::park(Flow& flow) {
-  if (flow.owed_read) return;
-  parked_.add(flow);
-  ctx_.host.set_read_interest(flow.host().handle, false);
-}
-
 void IcmpEcho::drain(Instant now, FlowId id) {
   for (;;) {
     Flow* f = ctx_.flows.find(id);
     if (f == nullptr) return;
     if (ctx_.link.full()) {
-      park(*f);
+      parked_.park_reader(*f, ctx_.host);
       return;
     }
     wire::Ipv4Addr from;
@@ -184,7 +178,7 @@ void IcmpEcho::drain(Instant now, FlowId id) {
     if (r == net::SendResult::link_full) {
       ctx_.stats.drop(Drop::icmp_to_guest_failed);
       ctx_.link.mark_full();
-      park(*f);
+      parked_.park_reader(*f, ctx_.host);
       return;
     }
     if (!net::taken(r)) {
@@ -197,10 +191,7 @@ void IcmpEcho::drain(Instant now, FlowId id) {
 }
 
 void IcmpEcho::on_link_writable(Instant now) {
-  parked_.resume(ctx_.flows, ctx_.link, [&](Flow& flow) {
-    ctx_.host.set_read_interest(flow.host().handle, true);
-    drain(now, flow.id);
-  });
+  parked_.resume_readers(ctx_.flows, ctx_.link, ctx_.host, [&](Flow& flow) { drain(now, flow.id); });
 }
 
 // --- timers ---
@@ -210,11 +201,7 @@ void IcmpEcho::poll(Instant now) {
 }
 
 void IcmpEcho::close_all(Instant) {
-  std::vector<FlowId> ids;
-  ctx_.flows.for_each([&](const Flow& f) {
-    if (f.protocol == FlowProtocol::icmp) ids.push_back(f.id);
-  });
-  for (const FlowId id : ids) close_session(id, Counter::icmp_sessions_expired);
+  for (const FlowId id : ctx_.flows.ids(FlowProtocol::icmp)) close_session(id, Counter::icmp_sessions_expired);
   parked_.clear();
 }
 

@@ -85,7 +85,6 @@ class IcmpEcho final : public FlowHandler {
   void touch(Instant now, Flow& flow);
   std::uint16_t allocate_host_id();
   void drain(Instant now, FlowId id);
-  void park(Flow& flow);
 
   FlowContext& ctx_;
   Logger log_;

@@ -153,18 +153,12 @@ void UdpNat::on_host_event(Instant now, Flow& flow, const host::HostEvent& event
   drain(now, flow.id);
 }
 
-void UdpNat::park(Flow& flow) {
-  if (flow.owed_read) return;
-  parked_.add(flow);
-  ctx_.host.set_read_interest(flow.host().handle, false);
-}
-
 void UdpNat::drain(Instant now, FlowId id) {
   for (;;) {
     Flow* f = ctx_.flows.find(id);
     if (f == nullptr) return;
     if (ctx_.link.full()) {
-      park(*f);
+      parked_.park_reader(*f, ctx_.host);
       return;
     }
     host::Endpoint from;
@@ -184,7 +178,7 @@ void UdpNat::drain(Instant now, FlowId id) {
       pending_ = Pending{id, from, *got};
       ctx_.link.mark_full();
       ctx_.stats.add(Counter::udp_link_blocked);
-      park(*f);
+      parked_.park_reader(*f, ctx_.host);
       return;
     }
   }
@@ -228,10 +222,7 @@ void UdpNat::on_link_writable(Instant now) {
     pending_.reset();
   }
   // Drain parked flows in the order they were parked; stop if the link fills again.
-  parked_.resume(ctx_.flows, ctx_.link, [&](Flow& flow) {
-    ctx_.host.set_read_interest(flow.host().handle, true);
-    drain(now, flow.id);
-  });
+  parked_.resume_readers(ctx_.flows, ctx_.link, ctx_.host, [&](Flow& flow) { drain(now, flow.id); });
 }
 
 // --- timers ---
@@ -244,11 +235,7 @@ void UdpNat::poll(Instant now) {
 }
 
 void UdpNat::close_all(Instant) {
-  std::vector<FlowId> ids;
-  ctx_.flows.for_each([&](const Flow& f) {
-    if (f.protocol == FlowProtocol::udp) ids.push_back(f.id);
-  });
-  for (const FlowId id : ids) close_flow(id, Counter::udp_flows_closed);
+  for (const FlowId id : ctx_.flows.ids(FlowProtocol::udp)) close_flow(id, Counter::udp_flows_closed);
   parked_.clear();
 }
 

@@ -108,7 +108,6 @@ class UdpNat final : public FlowHandler {
   void deny(Instant now, const wire::Ipv4Repr& ip, Bytes ip_payload, const net::RxInfo& rx);
   // Reads the flow's socket until would_block or the link fills.
   void drain(Instant now, FlowId id);
-  void park(Flow& flow);
   enum class Delivery { delivered, dropped, link_full };
   Delivery deliver(Instant now, FlowId id, host::Endpoint from, Bytes payload);
 
