@@ -35,7 +35,7 @@ DnsService::DnsService(FlowContext& ctx, Logger logger)
       vm_name_(builtin("vm.internal")) {}
 
 std::optional<std::vector<std::uint8_t>> DnsService::answer(Bytes query, wire::Ipv4Addr client,
-                                                            std::size_t limit) {
+                                                            Transport transport) {
   auto view = wire::DnsMessageView::check(query);
   if (!view || (view->flags() & kQrBit) != 0) {
     ctx_.stats.drop(Drop::dns_malformed);
@@ -74,7 +74,10 @@ std::optional<std::vector<std::uint8_t>> DnsService::answer(Bytes query, wire::I
       ctx_.stats.add(Counter::dns_nodata);  // the name exists: NOERROR, no answer
     }
   }
-  if (limit == 0) return reply.encode();
+  if (transport == Transport::tcp) return reply.encode();
+  // The client's limit: its EDNS payload size (RFC 6891 §6.2.5, at least 512), else 512.
+  std::size_t limit = wire::kDnsUdpLimit;
+  if (auto edns = q.edns()) limit = std::max<std::size_t>(limit, edns->udp_payload_size);
   auto limited = reply.encode_limited(limit);
   if (!limited) return bare_reply(view->id(), view->flags(), wire::dns_rcode::SERVFAIL);
   if (limited->size() >= 3 && ((*limited)[2] & 0x02) != 0) ctx_.stats.add(Counter::dns_truncated);
@@ -85,12 +88,7 @@ std::optional<std::vector<std::uint8_t>> DnsService::answer(Bytes query, wire::I
 
 void DnsService::on_datagram(Instant now, const wire::Ipv4Repr& ip, const wire::UdpRepr& udp, Bytes,
                              const net::RxInfo&) {
-  // The client's limit: its EDNS payload size (RFC 6891 §6.2.5, at least 512), else 512.
-  std::size_t limit = wire::kDnsUdpLimit;
-  if (auto parsed = wire::DnsMessage::parse(udp.payload)) {
-    if (auto edns = parsed->edns()) limit = std::max<std::size_t>(limit, edns->udp_payload_size);
-  }
-  std::optional<std::vector<std::uint8_t>> reply = answer(udp.payload, ip.src, limit);
+  std::optional<std::vector<std::uint8_t>> reply = answer(udp.payload, ip.src, Transport::udp);
   if (!reply) return;
   wire::UdpRepr out;
   out.src_port = kPort;
@@ -107,7 +105,7 @@ void DnsService::on_datagram(Instant now, const wire::Ipv4Repr& ip, const wire::
 
 bool DnsService::on_tcp_syn(Instant, const tcp::StackEvent& syn) {
   if (!ctx_.tcp.accept_pending(syn.conn)) return false;
-  tcp_pending_[key(syn.conn)];
+  tcp_pending_[slot_key(syn.conn)];
   ctx_.stats.add(Counter::dns_tcp_connections);
   return true;
 }
@@ -122,7 +120,7 @@ void DnsService::on_tcp_event(Instant now, const tcp::StackEvent& event) {
       (void)ctx_.tcp.shutdown_write(event.conn);  // answered everything it sent: our FIN
       break;
     case tcp::StackEvent::Kind::closed:
-      tcp_pending_.erase(key(event.conn));
+      tcp_pending_.erase(slot_key(event.conn));
       (void)ctx_.tcp.close(event.conn);  // releases the slot
       break;
     default:
@@ -131,7 +129,7 @@ void DnsService::on_tcp_event(Instant now, const tcp::StackEvent& event) {
 }
 
 void DnsService::read_tcp(Instant, tcp::ConnId conn) {
-  auto it = tcp_pending_.find(key(conn));
+  auto it = tcp_pending_.find(slot_key(conn));
   if (it == tcp_pending_.end()) return;
   std::vector<std::uint8_t>& buf = it->second;
   std::uint8_t chunk[4096];
@@ -147,15 +145,15 @@ void DnsService::read_tcp(Instant, tcp::ConnId conn) {
     }
   }
   // Every complete message, in order (RFC 1035 §4.2.2: two-octet length, then the message).
+  const auto endpoints = ctx_.tcp.endpoints(conn);
+  const wire::Ipv4Addr client = endpoints ? endpoints->remote.ip : wire::Ipv4Addr{};
   std::size_t used = 0;
   while (buf.size() - used >= 2) {
     const std::size_t len = load_be16(buf.data() + used);
     if (buf.size() - used - 2 < len) break;
     const Bytes query(buf.data() + used + 2, len);
     used += 2 + len;
-    const auto client = ctx_.tcp.endpoints(conn);
-    std::optional<std::vector<std::uint8_t>> reply =
-        answer(query, client ? client->remote.ip : wire::Ipv4Addr{}, 0);
+    std::optional<std::vector<std::uint8_t>> reply = answer(query, client, Transport::tcp);
     if (!reply) continue;
     std::vector<std::uint8_t> framed(2 + reply->size());
     store_be16(framed.data(), static_cast<std::uint16_t>(reply->size()));
@@ -174,10 +172,7 @@ void DnsService::read_tcp(Instant, tcp::ConnId conn) {
 }
 
 void DnsService::shutdown(Instant) {
-  for (const auto& [k, unused] : tcp_pending_) {
-    const tcp::ConnId conn{static_cast<std::uint32_t>(k & 0xffffffffu), static_cast<std::uint32_t>(k >> 32)};
-    (void)ctx_.tcp.abort(conn);
-  }
+  for (const auto& [key, unused] : tcp_pending_) (void)ctx_.tcp.abort(slot_id_from_key<tcp::ConnId>(key));
   tcp_pending_.clear();
 }
 

@@ -53,12 +53,12 @@ class DnsService final : public GatewayService {
   void shutdown(Instant now) override;
   void leaks(std::vector<std::string>& out) const override;
 
-  // The reply to one query message from `client`, or nothing (a counted drop).
-  // `limit`: the largest reply allowed (0: no limit, as over TCP).
-  std::optional<std::vector<std::uint8_t>> answer(Bytes query, wire::Ipv4Addr client, std::size_t limit);
+  enum class Transport : std::uint8_t { udp, tcp };
+  // The reply to one query message from `client`, or nothing (a counted drop). Over
+  // UDP it fits the client's limit (its EDNS size, else 512); over TCP it is whole.
+  std::optional<std::vector<std::uint8_t>> answer(Bytes query, wire::Ipv4Addr client, Transport transport);
 
  private:
-  static std::uint64_t key(tcp::ConnId c) { return (std::uint64_t{c.generation} << 32) | c.index; }
   void read_tcp(Instant now, tcp::ConnId conn);
 
   FlowContext& ctx_;
