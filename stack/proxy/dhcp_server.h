@@ -42,6 +42,8 @@
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
 #include "stack/proxy/dhcp_leases.h"
+#include "stack/proxy/flow_context.h"
+#include "stack/proxy/gateway_service.h"
 #include "stack/proxy/stats.h"
 #include "stack/wire/addr.h"
 #include "stack/wire/dhcp.h"
@@ -67,27 +69,40 @@ struct DhcpAnswer {
   bool broadcast = false;
 };
 
-class DhcpServer {
+// The gateway service on udp/67, broadcasts included (docs/architecture.md §Gateway
+// services).
+class DhcpServer final : public GatewayService {
  public:
+  static constexpr ServicePort kPort{L4::udp, wire::kDhcpServerPort, true};
+
   DhcpServer(net::NetInterface& iface, const ProxyConfig& config, Logger logger, ProxyStats& stats,
              DhcpServerOptions options = {});
+  // As the Proxy registers it (Proxy::add_service).
+  DhcpServer(FlowContext& ctx, Logger logger) : DhcpServer(ctx.iface, ctx.config, std::move(logger), ctx.stats) {}
 
   // Glue: a UDP datagram from the guest to port 67 (to the gateway or broadcast).
   // Parses, answers and sends the reply through the interface.
   void handle_udp(Instant now, const wire::Ipv4Repr& ip, const wire::UdpRepr& udp, const net::RxInfo& rx);
+
+  // GatewayService
+  std::string_view name() const override { return "dhcp"; }
+  void on_datagram(Instant now, const wire::Ipv4Repr& ip, const wire::UdpRepr& udp, Bytes,
+                   const net::RxInfo& rx) override {
+    handle_udp(now, ip, udp, rx);
+  }
+  void on_guest_traffic(Instant now, const net::RxInfo& rx) override { note_traffic(rx.src_mac, now); }
 
   // The logic: the reply to one parsed client message, or nothing (dropped or
   // silent, counted). `ip_src` is the datagram's source (INFORM without ciaddr).
   std::optional<DhcpAnswer> answer(Instant now, const wire::DhcpRepr& request,
                                    wire::Ipv4Addr ip_src = wire::Ipv4Addr::any());
 
-  // No timers: leases expire lazily.
-  void poll(Instant) {}
-  std::optional<Instant> poll_at() const { return std::nullopt; }
+  // No timers: leases expire lazily (GatewayService's poll/poll_at do nothing).
 
-  // A frame from the guest's `mac` that is not a DHCP message: the proxy calls this
-  // for every such frame (ARP, IP of any kind except UDP to port 67). A MAC that sent
-  // one keeps its lease when the pool runs full. Cheap on repeats.
+  // An IPv4 datagram from the guest's `mac` that is not DHCP: the proxy calls this (as
+  // on_guest_traffic) for every such frame. ARP does not count: a DHCP-only client
+  // ARP-probes its offered address (RFC 5227). A MAC that sent one keeps its lease
+  // when the pool runs full. Cheap on repeats.
   void note_traffic(wire::MacAddr mac, Instant now) { table_.note_traffic(mac, now); }
 
   // --- persistence (the daemon's lease file) ---

@@ -55,7 +55,7 @@ Proxy::Proxy(ProxyConfig config, host::FrameLink& link, host::HostNet& host, con
   // ARP is answered for the gateway and the host alias (VPNKit's static table).
   iface_.add_address(config_.gateway_ip);
   iface_.add_address(config_.host_ip);
-  dhcp_ = add_service<DhcpService>({DhcpService::kPort});
+  dhcp_ = add_service<DhcpServer>({DhcpServer::kPort});
   add_service<DnsService>({ServicePort{L4::udp, DnsService::kPort}, ServicePort{L4::tcp, DnsService::kPort}});
 }
 

@@ -55,7 +55,7 @@
 #include "stack/host/host_net.h"
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
-#include "stack/proxy/dhcp_service.h"
+#include "stack/proxy/dhcp_server.h"
 #include "stack/proxy/dns_service.h"
 #include "stack/proxy/flow_context.h"
 #include "stack/proxy/flow_table.h"
@@ -104,8 +104,8 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
     return services_.add(std::move(service), std::move(ports)) ? raw : nullptr;
   }
   // The DHCP server (leases for diagnostics and the daemon's lease file).
-  DhcpServer& dhcp() { return dhcp_->server(); }
-  const DhcpServer& dhcp() const { return dhcp_->server(); }
+  DhcpServer& dhcp() { return *dhcp_; }
+  const DhcpServer& dhcp() const { return *dhcp_; }
 
   // --- introspection ---
   // Counters by report name (ProxyStats::to_map with the interface's and the host's),
@@ -172,13 +172,10 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   IcmpEcho icmp_;
   std::array<FlowHandler*, kFlowProtocols> handlers_;
   ServiceRegistry services_;
-  DhcpService* dhcp_ = nullptr;
+  DhcpServer* dhcp_ = nullptr;
   SegmentOut segment_out_;
   std::vector<tcp::StackEvent> tcp_events_;
   Instant now_ = Instant::epoch();
-  // Guest traffic notes for services (at most one per MAC change or second).
-  wire::MacAddr last_traffic_mac_;
-  std::optional<Instant> last_traffic_at_;
 };
 
 }  // namespace tapwire::proxy

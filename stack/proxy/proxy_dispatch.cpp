@@ -72,10 +72,7 @@ void Proxy::handle_udp(Instant now, const wire::Ipv4Repr& ip, Bytes payload, con
 
 void Proxy::note_guest_traffic(Instant now, const net::RxInfo& rx) {
   // Services learn which MACs send more than their own protocol (DHCP reclaims the
-  // leases of MACs that never did); once per MAC change or second is enough.
-  if (rx.src_mac == last_traffic_mac_ && last_traffic_at_ && now - *last_traffic_at_ < Duration::seconds(1)) return;
-  last_traffic_mac_ = rx.src_mac;
-  last_traffic_at_ = now;
+  // leases of MACs that never did). A repeat from the same MAC costs them one compare.
   services_.for_each([&](GatewayService& s) { s.on_guest_traffic(now, rx); });
 }
 
