@@ -41,6 +41,7 @@
 #include "stack/proxy/config.h"
 #include "stack/proxy/policy.h"
 #include "stack/proxy/stats.h"
+#include "stack/tcp/stack.h"
 #include "stack/wire/addr.h"
 #include "stack/wire/dhcp.h"
 #include "stack/wire/ethernet.h"
@@ -68,6 +69,18 @@ inline Instant at_s(std::int64_t s) { return Instant::epoch() + Duration::second
 using test_frames::pattern;
 
 using test_frames::RecordingLink;
+
+// Everything `stack` has received on connection `c`, read until would_block or EOF.
+inline Frame read_all(tcp::TcpStack& stack, tcp::ConnId c) {
+  Frame out;
+  std::uint8_t buf[4096];
+  for (;;) {
+    auto r = stack.recv(c, MutBytes(buf, sizeof buf));
+    if (!r || *r == 0) break;
+    out.insert(out.end(), buf, buf + *r);
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------------------------
 // FakeHostNet

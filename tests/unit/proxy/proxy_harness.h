@@ -193,16 +193,7 @@ struct Harness : tcp::SegmentSink {
     BOOST_REQUIRE(*guest.state(c) == tcp::State::established);
     return {c, h};
   }
-  Frame guest_read_all(tcp::ConnId c) {
-    Frame out;
-    std::uint8_t buf[4096];
-    for (;;) {
-      auto r = guest.recv(c, MutBytes(buf, sizeof buf));
-      if (!r || *r == 0) break;
-      out.insert(out.end(), buf, buf + *r);
-    }
-    return out;
-  }
+  Frame guest_read_all(tcp::ConnId c) { return fakes::read_all(guest, c); }
   std::size_t count(std::uint8_t flag) const {
     return static_cast<std::size_t>(
         std::count_if(to_guest.begin(), to_guest.end(), [&](const SegOut& s) { return s.has(flag); }));

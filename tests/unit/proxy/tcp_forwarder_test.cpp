@@ -145,16 +145,7 @@ struct Bench final : fakes::FlowBench, host::HostEventSink {
     BOOST_REQUIRE(*guest.state(c) == tcp::State::established);
     return {c, *h};
   }
-  Frame read_all(tcp::ConnId c) {
-    Frame out;
-    std::uint8_t buf[4096];
-    for (;;) {
-      auto r = guest.recv(c, MutBytes(buf, sizeof buf));
-      if (!r || *r == 0) break;
-      out.insert(out.end(), buf, buf + *r);
-    }
-    return out;
-  }
+  Frame read_all(tcp::ConnId c) { return fakes::read_all(guest, c); }
   void check_clean() {
     BOOST_CHECK(flows.empty());
     BOOST_CHECK_EQUAL(host.open_count(), 0u);
