@@ -2,22 +2,18 @@
 
 #include <algorithm>
 
-#include "sim/scenario/run_state.h"
 #include "sim/scenario/runner.h"
+#include "sim/testbed/testbed.h"
 
 namespace tapwire::sim {
 
 const std::vector<std::string>& known_counter_names() {
   static const std::vector<std::string> names = [] {
-    // A default scenario: every counter exists (at zero) from the start, whatever runs.
-    Scenario scenario;
-    scenario.duration = Duration::seconds(1);
-    RunOptions options;
-    options.record_pcap = false;
-    options.keep_pcap = false;
-    SimulationRun run(scenario, options);
+    // A test bed built as a scenario's is (nothing run): every counter exists, at zero,
+    // from the start.
+    const TestBed bed(testbed_options(WorldSetup{}, 1));
     std::vector<std::string> out;
-    for (const auto& [name, value] : run.state().stats_snapshot()) out.push_back(name);
+    for (const auto& [name, value] : bed.counters()) out.push_back(name);
     return out;  // a std::map's keys: sorted
   }();
   return names;
