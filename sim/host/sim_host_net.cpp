@@ -777,4 +777,15 @@ std::vector<SimSocketInfo> SimHostNet::sockets() const {
   return out;
 }
 
+// ---------------------------------------------------------------------------------
+// Host resolver (not modelled yet)
+
+Result<Handle> SimHostNet::resolve(const wire::DnsName&, std::uint16_t) {
+  return Error{Errc::unsupported, "sim host: no resolver model"};
+}
+
+Result<host::ResolverAnswer> SimHostNet::resolve_result(Handle) {
+  return Error{Errc::not_found, "sim host: no resolver model"};
+}
+
 }  // namespace tapwire::sim

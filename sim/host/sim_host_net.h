@@ -132,6 +132,8 @@ class SimHostNet : public host::HostNet, private EndOwner {
                                      Bytes payload) override;
   Result<std::size_t> icmp_echo_recv(host::Handle h, MutBytes payload, wire::Ipv4Addr* from, std::uint16_t* id,
                                      std::uint16_t* seq) override;
+  Result<host::Handle> resolve(const wire::DnsName& name, std::uint16_t qtype) override;
+  Result<host::ResolverAnswer> resolve_result(host::Handle h) override;
   host::HostNetCounters counters() const override { return counters_; }
 
   // --- host-side clients (port-forward tests, Python's sim.host.connect) ---

@@ -10,6 +10,7 @@ std::string_view to_string(HostEventKind kind) {
     case HostEventKind::readable: return "readable";
     case HostEventKind::writable: return "writable";
     case HostEventKind::hangup: return "hangup";
+    case HostEventKind::resolved: return "resolved";
   }
   return "?";
 }

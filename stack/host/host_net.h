@@ -23,6 +23,9 @@
 //   raised for that handle, so a full guest window never spins the loop.
 // - close() frees the handle (and, for real sockets, the fd) synchronously before it
 //   returns: the connection table and the fd count never disagree (vpnkit#214).
+// - Host resolver lookups (resolve) are handles too, but hold no fd and are not
+//   counted in open_handles: the answer arrives as a `resolved` event; close() before
+//   it cancels the lookup (no event follows).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +37,7 @@
 #include "stack/base/slot_table.h"
 #include "stack/base/time.h"
 #include "stack/wire/addr.h"
+#include "stack/wire/dns.h"
 
 namespace tapwire::host {
 
@@ -60,6 +64,7 @@ enum class HostEventKind {
   readable,      // data, EOF or an error can be read (edge)
   writable,      // send space appeared after would_block (edge)
   hangup,        // the peer reset the connection; the next recv reports the error
+  resolved,      // a resolve() lookup finished; resolve_result() has the answer
 };
 
 std::string_view to_string(HostEventKind kind);
@@ -74,6 +79,15 @@ class HostEventSink {
  public:
   virtual ~HostEventSink() = default;
   virtual void on_host_event(Instant now, const HostEvent& event) = 0;
+};
+
+// What the host's own resolver said about one (name, type, class IN) question: its
+// rcode and the answer-section records in the order it reported them. That order is
+// not trusted: a host resolver may repeat records or report a CNAME chain backwards
+// (vpnkit#216); the proxy orders and de-duplicates (stack/proxy/dns_host_answer.h).
+struct ResolverAnswer {
+  std::uint8_t rcode = wire::dns_rcode::NOERROR;  // NOERROR, NXDOMAIN, SERVFAIL, ...
+  std::vector<wire::DnsRecord> records;
 };
 
 // Counters every implementation keeps; reported in stats and used by leak checks.
@@ -126,6 +140,16 @@ class HostNet {
   // Receives one echo reply: fills id/seq/from and copies the payload.
   virtual Result<std::size_t> icmp_echo_recv(Handle h, MutBytes payload, wire::Ipv4Addr* from, std::uint16_t* id,
                                              std::uint16_t* seq) = 0;
+
+  // --- The host's resolver (the DNS service's "host" mode) ---
+  // Starts an asynchronous lookup of `name` (type `qtype`, class IN) through the host's
+  // own resolver configuration. The answer arrives as a `resolved` event on the returned
+  // handle; read it once with resolve_result, then close the handle. Errors: Errc::limit
+  // when too many lookups are already pending.
+  virtual Result<Handle> resolve(const wire::DnsName& name, std::uint16_t qtype) = 0;
+  // The answer of a finished lookup (Errc::would_block while it is still running). A
+  // resolver that failed or timed out is reported as rcode SERVFAIL, not as an error.
+  virtual Result<ResolverAnswer> resolve_result(Handle h) = 0;
 
   virtual HostNetCounters counters() const = 0;
 };

@@ -552,4 +552,14 @@ Result<std::size_t> PosixHostNet::icmp_echo_recv(Handle h, MutBytes payload, wir
   }
 }
 
+// Host resolver (not wired yet)
+
+Result<Handle> PosixHostNet::resolve(const wire::DnsName&, std::uint16_t) {
+  return Error{Errc::unsupported, "posix host: no resolver"};
+}
+
+Result<host::ResolverAnswer> PosixHostNet::resolve_result(Handle) {
+  return Error{Errc::not_found, "posix host: no resolver"};
+}
+
 }  // namespace tapwire::posix

@@ -105,6 +105,8 @@ class PosixHostNet final : public host::HostNet, public IoHandler, public Deferr
   Result<std::size_t> icmp_echo_recv(host::Handle h, MutBytes payload, wire::Ipv4Addr* from, std::uint16_t* id,
                                      std::uint16_t* seq) override;
 
+  Result<host::Handle> resolve(const wire::DnsName& name, std::uint16_t qtype) override;
+  Result<host::ResolverAnswer> resolve_result(host::Handle h) override;
   host::HostNetCounters counters() const override { return counters_; }
   const PosixHostNetExtraCounters& extra_counters() const { return extra_; }
 

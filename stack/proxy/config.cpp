@@ -2,6 +2,9 @@
 
 #include <set>
 
+#include "stack/proxy/dns_local_names.h"
+#include "stack/wire/dns_name.h"
+
 namespace tapwire::proxy {
 namespace {
 
@@ -57,6 +60,112 @@ std::string PortForward::to_string() const {
   return std::string(proto == ForwardProto::tcp ? "tcp:" : "udp:") + host_ip.to_string() + ":" +
          std::to_string(host_port) + ":" + guest_ip.to_string() + ":" + std::to_string(guest_port);
 }
+
+// ---------------------------------------------------------------------------------
+// DNS
+
+std::string_view to_string(DnsMode mode) {
+  switch (mode) {
+    case DnsMode::forward: return "forward";
+    case DnsMode::host: return "host";
+    case DnsMode::off: return "off";
+  }
+  return "?";
+}
+
+std::optional<DnsMode> parse_dns_mode(std::string_view text) {
+  for (DnsMode m : {DnsMode::forward, DnsMode::host, DnsMode::off})
+    if (text == to_string(m)) return m;
+  return std::nullopt;
+}
+
+std::optional<DnsUpstream> DnsUpstream::parse(std::string_view text) {
+  DnsUpstream u;
+  std::string_view ip = text;
+  if (auto colon = text.find(':'); colon != std::string_view::npos) {
+    auto port = parse_port(text.substr(colon + 1));
+    if (!port) return std::nullopt;
+    u.port = *port;
+    ip = text.substr(0, colon);
+  }
+  auto addr = wire::Ipv4Addr::parse(ip);
+  if (!addr || addr->is_unspecified()) return std::nullopt;
+  u.ip = *addr;
+  return u;
+}
+
+std::string DnsUpstream::to_string() const {
+  return port == 53 ? ip.to_string() : ip.to_string() + ":" + std::to_string(port);
+}
+
+std::optional<DnsUpstreamGroup> DnsUpstreamGroup::parse(std::string_view text) {
+  DnsUpstreamGroup g;
+  for (std::string_view part : split(text, '+')) {
+    auto u = DnsUpstream::parse(part);
+    if (!u) return std::nullopt;
+    g.servers.push_back(*u);
+  }
+  return g;
+}
+
+std::string DnsUpstreamGroup::to_string() const {
+  std::string out;
+  for (const DnsUpstream& u : servers) out += (out.empty() ? "" : "+") + u.to_string();
+  return out;
+}
+
+namespace {
+
+std::optional<KeyProblem> validate_groups(const std::vector<DnsUpstreamGroup>& groups, const std::string& at) {
+  std::set<std::pair<std::uint32_t, std::uint16_t>> seen;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const std::string here = at + "[" + std::to_string(i) + "]";
+    if (groups[i].servers.empty()) return KeyProblem{here, "an upstream group needs at least one server"};
+    for (const DnsUpstream& u : groups[i].servers) {
+      if (!seen.insert({u.ip.value, u.port}).second) {
+        return KeyProblem{here, "upstream " + u.to_string() + " appears twice"};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<KeyProblem> validate_dns(const DnsConfig& d) {
+  auto problem = [](std::string key, std::string message) { return KeyProblem{std::move(key), std::move(message)}; };
+  if (auto p = validate_groups(d.upstreams, "dns.upstreams")) return p;
+  std::set<wire::DnsName> zones;
+  for (std::size_t i = 0; i < d.zones.size(); ++i) {
+    const std::string at = "dns.zones[" + std::to_string(i) + "]";
+    auto name = wire::DnsName::parse_text(d.zones[i].zone);
+    if (!name || name->is_root()) return problem(at + ".zone", "\"" + d.zones[i].zone + "\" is not a domain name");
+    if (!zones.insert(*name).second) return problem(at + ".zone", "zone " + d.zones[i].zone + " appears twice");
+    if (d.zones[i].upstreams.empty()) return problem(at + ".upstreams", "a zone needs at least one upstream");
+    if (auto p = validate_groups(d.zones[i].upstreams, at + ".upstreams")) return p;
+  }
+  if (d.timeout <= Duration::zero()) return problem("dns.timeout", "must be positive");
+  if (d.attempts == 0) return problem("dns.attempts", "must be at least 1");
+  if (d.offline_after == 0) return problem("dns.offline_after", "must be at least 1");
+  if (d.probe_interval <= Duration::zero()) return problem("dns.probe_interval", "must be positive");
+  if (d.max_inflight == 0) return problem("dns.max_inflight", "must be at least 1");
+  if (d.max_inflight_per_client == 0) return problem("dns.max_inflight_per_client", "must be at least 1");
+  const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"dns.gateway_names", &d.gateway_names}, {"dns.host_names", &d.host_names}, {"dns.vm_names", &d.vm_names}};
+  for (const auto& [key, names] : lists) {
+    for (std::size_t i = 0; i < names->size(); ++i) {
+      auto name = wire::DnsName::parse_text((*names)[i]);
+      if (!name || name->is_root()) {
+        return problem(std::string(key) + "[" + std::to_string(i) + "]", "\"" + (*names)[i] + "\" is not a domain name");
+      }
+    }
+  }
+  for (std::size_t i = 0; i < d.hosts.size(); ++i) {
+    auto entry = parse_hosts_line(d.hosts[i]);
+    if (!entry.ok()) return problem("dns.hosts[" + std::to_string(i) + "]", entry.error());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------
 // validate
@@ -124,6 +233,7 @@ std::optional<KeyProblem> validate(const ProxyConfig& c) {
                      "guest address " + c.port_forwards[i].guest_ip.to_string() + " is not in subnet " + subnet);
     }
   }
+  if (auto p = validate_dns(c.dns)) return p;
   if (!c.port_forwards.empty()) {
     return problem("port_forwards",
                    "port forwarding is not implemented yet: the proxy would accept port_forwards (--forward) "

@@ -71,6 +71,82 @@ struct ProxyTcpConfig {
   bool operator==(const ProxyTcpConfig&) const = default;
 };
 
+// Where the DNS service on gateway:53 sends a name that is neither built in nor in
+// the hosts entries (docs/architecture.md §DNS).
+enum class DnsMode : std::uint8_t {
+  forward,  // to the configured upstream servers
+  host,     // to the host's own resolver (HostNet::resolve)
+  off,      // nothing on port 53: the gateway answers ICMP port unreachable
+};
+std::string_view to_string(DnsMode mode);
+std::optional<DnsMode> parse_dns_mode(std::string_view text);
+
+// One upstream DNS server, written "IP" or "IP:PORT" (port 53 by default).
+struct DnsUpstream {
+  wire::Ipv4Addr ip;
+  std::uint16_t port = 53;
+
+  static std::optional<DnsUpstream> parse(std::string_view text);
+  std::string to_string() const;
+  bool operator==(const DnsUpstream&) const = default;
+};
+
+// Servers asked together: a query goes to every online server of the group at once and
+// the first usable answer wins. Groups are tried in order; the next one only when every
+// server of this one failed. Written "IP[:PORT]" for a group of one and "A+B+..." for
+// more (JSON: a string, or a list of strings).
+struct DnsUpstreamGroup {
+  std::vector<DnsUpstream> servers;
+
+  static std::optional<DnsUpstreamGroup> parse(std::string_view text);
+  std::string to_string() const;
+  bool operator==(const DnsUpstreamGroup&) const = default;
+};
+
+// Names at or below `zone` go to these upstream groups instead of the default ones
+// (the longest matching zone wins). Written "ZONE=GROUP" as a flag.
+struct DnsZone {
+  std::string zone;  // a domain name in text form ("corp.example")
+  std::vector<DnsUpstreamGroup> upstreams;
+
+  bool operator==(const DnsZone&) const = default;
+};
+
+struct DnsConfig {
+  DnsMode mode = DnsMode::forward;
+  // Default upstream groups, in order. Empty: names beyond the built-in ones and the
+  // hosts entries get SERVFAIL (the simulator's default; the daemon reads
+  // /etc/resolv.conf when no upstream is given).
+  std::vector<DnsUpstreamGroup> upstreams;
+  std::vector<DnsZone> zones;
+  // An upstream that has not answered after `timeout` is asked again, `attempts` times
+  // in all per group (glibc's resolver: 5 s x 2; ours is shorter because the client's
+  // own timer is running too).
+  Duration timeout = Duration::seconds(1);
+  std::uint32_t attempts = 2;
+  // A server that failed (timed out, SERVFAIL, REFUSED, garbage) this many times in a
+  // row is marked offline and skipped; one live query in each probe_interval is sent to
+  // it as well as a probe, and its first good answer brings it back.
+  std::uint32_t offline_after = 3;
+  Duration probe_interval = Duration::seconds(10);
+  // Queries waiting for an answer at most, in all and per client address; a query over
+  // either limit is dropped and counted (drop.dns_inflight_limit): the client retries.
+  std::uint32_t max_inflight = 1024;
+  std::uint32_t max_inflight_per_client = 256;
+  // Built-in names: A gets the gateway, the host alias, the querying VM's address.
+  std::vector<std::string> gateway_names = {"gateway.internal"};
+  std::vector<std::string> host_names = {"host.internal"};
+  std::vector<std::string> vm_names = {"vm.internal"};
+  // Hosts entries, each "IP NAME [NAME...]" as in hosts(5), answered before the
+  // resolver; the daemon appends the entries of `hosts_file` when it starts.
+  std::vector<std::string> hosts;
+  std::string hosts_file;
+  // TTL of built-in and hosts answers.
+  std::uint32_t local_ttl = 60;
+
+  bool operator==(const DnsConfig&) const = default;
+};
+
 enum class ForwardProto : std::uint8_t { tcp, udp };
 
 // A host -> guest port forward, written "tcp:127.0.0.1:8080:192.168.65.3:80".
@@ -123,6 +199,7 @@ struct ProxyConfig {
   // dropped after this long (RFC 791 suggests 15 s; Linux uses 30 s).
   Duration reassembly_timeout = Duration::seconds(30);
   DhcpConfig dhcp;
+  DnsConfig dns;
   ProxyTcpConfig tcp;
   // Not acted on yet: validate() rejects a non-empty list until forwarding exists.
   std::vector<PortForward> port_forwards;

@@ -36,6 +36,14 @@ json encode(std::uint32_t v) { return v; }
 json encode(Duration d) { return to_string(d); }
 json encode(const std::string& s) { return s; }
 json encode(const DhcpStaticLease& s) { return json{{"mac", s.mac.to_string()}, {"ip", s.ip.to_string()}}; }
+json encode(DnsMode m) { return std::string(to_string(m)); }
+json encode(const DnsUpstreamGroup& g) {
+  if (g.servers.size() == 1) return g.servers[0].to_string();
+  json out = json::array();
+  for (const DnsUpstream& u : g.servers) out.push_back(u.to_string());
+  return out;
+}
+json encode(const DnsZone& z);
 template <class T>
   requires requires(const T& v) { v.to_string(); }
 json encode(const T& v) {
@@ -47,6 +55,7 @@ json encode(const std::vector<T>& items) {
   for (const T& item : items) out.push_back(encode(item));
   return out;
 }
+json encode(const DnsZone& z) { return json{{"zone", z.zone}, {"upstreams", encode(z.upstreams)}}; }
 
 // --- JSON -> values, through the toolkit's readers
 
@@ -72,6 +81,46 @@ void read_static_lease(JsonReader& r, const JsonNode& n, DhcpStaticLease& out) {
   if (!r.failed()) out = lease;
 }
 
+void read_dns_mode(JsonReader& r, const JsonNode& n, DnsMode& out) {
+  std::optional<DnsMode> mode;
+  if (n->is_string()) mode = parse_dns_mode(n->get_ref<const std::string&>());
+  if (!mode) return r.fail(n.path, "expected \"forward\", \"host\" or \"off\", got " + JsonReader::describe(*n));
+  out = *mode;
+}
+
+// An upstream group: "IP[:PORT]", "A+B", or a list of "IP[:PORT]" strings.
+void read_upstream_group(JsonReader& r, const JsonNode& n, DnsUpstreamGroup& out) {
+  const std::string expected = "expected an upstream like \"127.0.0.1:5353\" (or a list of them: one group), got ";
+  if (n->is_string()) {
+    auto g = DnsUpstreamGroup::parse(n->get_ref<const std::string&>());
+    if (!g) return r.fail(n.path, expected + JsonReader::describe(*n));
+    out = *g;
+    return;
+  }
+  if (!n->is_array() || n->empty()) return r.fail(n.path, expected + JsonReader::describe(*n));
+  DnsUpstreamGroup g;
+  for (std::size_t i = 0; i < n->size(); ++i) {
+    const json& item = (*n)[i];
+    std::optional<DnsUpstream> u;
+    if (item.is_string()) u = DnsUpstream::parse(item.get_ref<const std::string&>());
+    if (!u) return r.fail(n.path + "[" + std::to_string(i) + "]", expected + JsonReader::describe(item));
+    g.servers.push_back(*u);
+  }
+  out = g;
+}
+
+void read_zone(JsonReader& r, const JsonNode& n, DnsZone& out) {
+  if (!n->is_object()) {
+    return r.fail(n.path, "expected {\"zone\": \"corp.example\", \"upstreams\": [\"10.0.0.53\"]} (ZONE=UPSTREAM as a "
+                          "flag), got " + JsonReader::describe(*n));
+  }
+  if (!r.object(n, {"zone", "upstreams"})) return;
+  DnsZone zone;
+  if (auto name = r.required(n, "zone")) r.read(*name, zone.zone);
+  if (auto ups = r.required(n, "upstreams")) r.read_list(*ups, zone.upstreams, read_upstream_group);
+  if (!r.failed()) out = zone;
+}
+
 template <class T>
 void read_value(const ProxyKey& key, JsonReader& r, const JsonNode& n, T& out) {
   if constexpr (is_integer<T>) {
@@ -80,6 +129,12 @@ void read_value(const ProxyKey& key, JsonReader& r, const JsonNode& n, T& out) {
     read_forward(r, n, out);
   } else if constexpr (std::is_same_v<T, DhcpStaticLease>) {
     read_static_lease(r, n, out);
+  } else if constexpr (std::is_same_v<T, DnsMode>) {
+    read_dns_mode(r, n, out);
+  } else if constexpr (std::is_same_v<T, DnsUpstreamGroup>) {
+    read_upstream_group(r, n, out);
+  } else if constexpr (std::is_same_v<T, DnsZone>) {
+    read_zone(r, n, out);
   } else if constexpr (is_vector<T>::value) {
     r.read_list(n, out, [&key](JsonReader& reader, const JsonNode& item_node, typename T::value_type& item) {
       read_value(key, reader, item_node, item);
@@ -104,6 +159,10 @@ json flag_json(std::string_view text) {
   } else if constexpr (std::is_same_v<T, DhcpStaticLease>) {
     if (auto eq = text.find('='); eq != std::string_view::npos) {
       return json{{"mac", std::string(text.substr(0, eq))}, {"ip", std::string(text.substr(eq + 1))}};
+    }
+  } else if constexpr (std::is_same_v<T, DnsZone>) {
+    if (auto eq = text.find('='); eq != std::string_view::npos) {
+      return json{{"zone", std::string(text.substr(0, eq))}, {"upstreams", json::array({std::string(text.substr(eq + 1))})}};
     }
   } else if constexpr (is_vector<T>::value) {
     return flag_json<typename T::value_type>(text);
@@ -150,9 +209,18 @@ ProxyKey list_key(std::string_view path, std::string_view singular_flag, std::st
   return k;
 }
 
+// A scalar key whose flag is not derived from its path: dns.hosts_file -> --dns-hosts.
+template <auto... Members>
+ProxyKey flag_key(std::string_view path, std::string_view flag, std::string_view metavar, std::string_view help) {
+  ProxyKey k = key<Members...>(path, metavar, help);
+  k.flag = std::string(flag);
+  return k;
+}
+
 using P = ProxyConfig;
 using D = DhcpConfig;
 using Tcp = ProxyTcpConfig;
+using Dns = DnsConfig;
 
 // The table: one row per key. Rows follow the order of scenarios/README.md's table.
 const std::vector<ProxyKey>& table() {
@@ -186,6 +254,34 @@ const std::vector<ProxyKey>& table() {
                                             "a fixed address for one MAC (JSON: {\"mac\": ..., \"ip\": ...})"),
       key<&P::dhcp, &D::lease_file>("dhcp.lease_file", "FILE",
                                     "keep the lease table in FILE across daemon restarts (daemon only)"),
+      key<&P::dns, &Dns::mode>("dns.mode", "MODE",
+                               "DNS on gateway:53: forward (to upstreams), host (the host's resolver) or off"),
+      list_key<&P::dns, &Dns::upstreams>("dns.upstreams", "dns-upstream", "IP[:PORT][+IP[:PORT]...]",
+                                         "an upstream DNS group (asked in order; + joins servers asked together)"),
+      list_key<&P::dns, &Dns::zones>("dns.zones", "dns-zone", "ZONE=IP[:PORT]",
+                                     "names in ZONE go to this upstream instead (JSON: {\"zone\", \"upstreams\"})"),
+      key<&P::dns, &Dns::timeout>("dns.timeout", "DURATION", "ask an upstream again after this long without an answer"),
+      key<&P::dns, &Dns::attempts>("dns.attempts", "N", "sends per upstream group before the next group", 1, 16),
+      key<&P::dns, &Dns::offline_after>("dns.offline_after", "N",
+                                        "mark an upstream offline after N failures in a row", 1, 1000),
+      key<&P::dns, &Dns::probe_interval>("dns.probe_interval", "DURATION",
+                                         "how often an offline upstream is probed with a live query"),
+      key<&P::dns, &Dns::max_inflight>("dns.max_inflight", "N", "DNS queries waiting for an answer at most", 1,
+                                       1'000'000),
+      key<&P::dns, &Dns::max_inflight_per_client>("dns.max_inflight_per_client", "N",
+                                                  "DNS queries one client address may have waiting at most", 1,
+                                                  1'000'000),
+      list_key<&P::dns, &Dns::gateway_names>("dns.gateway_names", "dns-gateway-name", "NAME",
+                                             "a name whose A record is the gateway"),
+      list_key<&P::dns, &Dns::host_names>("dns.host_names", "dns-host-name", "NAME",
+                                          "a name whose A record is the host alias"),
+      list_key<&P::dns, &Dns::vm_names>("dns.vm_names", "dns-vm-name", "NAME",
+                                        "a name whose A record is the asking VM's address"),
+      list_key<&P::dns, &Dns::hosts>("dns.hosts", "dns-host-entry", "\"IP NAME...\"",
+                                     "a hosts(5) entry answered before the resolver"),
+      flag_key<&P::dns, &Dns::hosts_file>("dns.hosts_file", "dns-hosts", "FILE",
+                                          "a hosts(5) file read at start (daemon only)"),
+      key<&P::dns, &Dns::local_ttl>("dns.local_ttl", "SECONDS", "TTL of built-in and hosts answers", 0, 604800),
       key<&P::tcp, &Tcp::mss_option>("tcp.mss_option", "BOOL", "send an MSS option (mtu - 40) in the SYN-ACK"),
       key<&P::tcp, &Tcp::wscale>("tcp.wscale", "BOOL", "RFC 7323 window scaling"),
       key<&P::tcp, &Tcp::sack>("tcp.sack", "BOOL", "RFC 2018 selective acknowledgements"),

@@ -161,6 +161,7 @@ void TcpForwarder::on_host_event(Instant now, Flow& flow_ref, const host::HostEv
       host_failed(now, *flow, "host reset the connection");
       break;
     case host::HostEventKind::accept_ready:
+    case host::HostEventKind::resolved:  // not a TCP socket's event
       break;
   }
 }

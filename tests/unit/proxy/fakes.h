@@ -87,7 +87,7 @@ inline Frame read_all(tcp::TcpStack& stack, tcp::ConnId c) {
 
 class FakeHostNet final : public host::HostNet {
  public:
-  enum class Kind { tcp, listener, udp, icmp };
+  enum class Kind { tcp, listener, udp, icmp, lookup };
 
   struct Datagram {
     host::Endpoint peer;  // `from` for received, `to` for sent
@@ -121,6 +121,10 @@ class FakeHostNet final : public host::HostNet {
     // ICMP
     std::deque<Echo> icmp_in;
     std::vector<Echo> icmp_out;
+    // host resolver lookup
+    wire::DnsName lookup_name;
+    std::uint16_t lookup_type = 0;
+    std::optional<host::ResolverAnswer> lookup_answer;
   };
 
   // --- knobs ---
@@ -271,9 +275,27 @@ class FakeHostNet final : public host::HostNet {
     return n;
   }
 
+  Result<host::Handle> resolve(const wire::DnsName& name, std::uint16_t qtype) override {
+    TW_TRY(host::Handle h, open(Kind::lookup));
+    socket_ref(h).lookup_name = name;
+    socket_ref(h).lookup_type = qtype;
+    return h;
+  }
+  Result<host::ResolverAnswer> resolve_result(host::Handle h) override {
+    Socket* s = find(h);
+    if (s == nullptr || s->kind != Kind::lookup) return make_error(Errc::not_found, "fake: stale handle");
+    if (!s->lookup_answer) return make_error(Errc::would_block, "fake: lookup running");
+    return *s->lookup_answer;
+  }
+
   host::HostNetCounters counters() const override { return counters_; }
 
   // --- the test plays the host network ---
+  // Finishes a pending resolve() with `answer`.
+  void script_resolved(host::Handle h, host::ResolverAnswer answer) {
+    socket_ref(h).lookup_answer = std::move(answer);
+    raise(host::HostEventKind::resolved, h);
+  }
   void script_udp_datagram(host::Handle h, host::Endpoint from, Bytes bytes) {
     Socket& s = socket_ref(h);
     s.udp_in.push_back(Datagram{from, Frame(bytes.begin(), bytes.end())});
@@ -371,14 +393,14 @@ class FakeHostNet final : public host::HostNet {
 
  private:
   Result<host::Handle> open(Kind kind) {
-    if (counters_.open_handles >= fd_limit) {
+    if (kind != Kind::lookup && counters_.open_handles >= fd_limit) {
       ++counters_.fd_limit_hits;
       return make_error(Errc::limit, "fake: fd limit");
     }
     auto socket = std::make_unique<Socket>();
     socket->kind = kind;
     const host::Handle h = sockets_.emplace(std::move(socket));
-    ++counters_.open_handles;
+    if (kind != Kind::lookup) ++counters_.open_handles;  // a lookup holds no fd
     opened_.push_back(h);
     return h;
   }
@@ -386,9 +408,9 @@ class FakeHostNet final : public host::HostNet {
     auto* box = sockets_.find(h);
     if (box == nullptr) return;
     (*box)->aborted = abort;
+    if ((*box)->kind != Kind::lookup) --counters_.open_handles;
     retired_.push_back(std::move(*box));  // a test may still read a socket it held
     sockets_.release(h);
-    --counters_.open_handles;
     (abort ? aborted_ : closed_).push_back(h);
   }
   Socket* find(host::Handle h) {
