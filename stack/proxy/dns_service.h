@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "stack/base/log.h"
+#include "stack/proxy/dns_status.h"
 #include "stack/proxy/flow_context.h"
 #include "stack/proxy/gateway_service.h"
 #include "stack/wire/dns.h"
@@ -57,6 +58,9 @@ class DnsService final : public GatewayService {
   // The reply to one query message from `client`, or nothing (a counted drop). Over
   // UDP it fits the client's limit (its EDNS size, else 512); over TCP it is whole.
   std::optional<std::vector<std::uint8_t>> answer(Bytes query, wire::Ipv4Addr client, Transport transport);
+
+  DnsStatus status() const { return DnsStatus{ctx_.config.dns.mode, 0, {}}; }
+  void set_upstreams(std::vector<DnsUpstreamGroup>) {}
 
  private:
   void read_tcp(Instant now, tcp::ConnId conn);

@@ -56,7 +56,19 @@ Proxy::Proxy(ProxyConfig config, host::FrameLink& link, host::HostNet& host, con
   iface_.add_address(config_.gateway_ip);
   iface_.add_address(config_.host_ip);
   dhcp_ = add_service<DhcpServer>({DhcpServer::kPort});
-  add_service<DnsService>({ServicePort{L4::udp, DnsService::kPort}, ServicePort{L4::tcp, DnsService::kPort}});
+  if (config_.dns.mode != DnsMode::off) {
+    dns_ = add_service<DnsService>({ServicePort{L4::udp, DnsService::kPort}, ServicePort{L4::tcp, DnsService::kPort}});
+  }
+}
+
+DnsStatus Proxy::dns_status() const {
+  if (dns_ == nullptr) return DnsStatus{DnsMode::off, 0, {}};
+  return dns_->status();
+}
+
+void Proxy::set_dns_upstreams(std::vector<DnsUpstreamGroup> groups) {
+  config_.dns.upstreams = groups;
+  if (dns_ != nullptr) dns_->set_upstreams(std::move(groups));
 }
 
 Proxy::~Proxy() = default;

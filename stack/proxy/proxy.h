@@ -57,6 +57,7 @@
 #include "stack/proxy/config.h"
 #include "stack/proxy/dhcp_server.h"
 #include "stack/proxy/dns_service.h"
+#include "stack/proxy/dns_status.h"
 #include "stack/proxy/flow_context.h"
 #include "stack/proxy/flow_table.h"
 #include "stack/proxy/gateway_service.h"
@@ -106,6 +107,12 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   // The DHCP server (leases for diagnostics and the daemon's lease file).
   DhcpServer& dhcp() { return *dhcp_; }
   const DhcpServer& dhcp() const { return *dhcp_; }
+  // The DNS service's mode, queries in flight and upstream health (mode "off": no
+  // service is registered and the status says so).
+  DnsStatus dns_status() const;
+  // Replaces the default upstream groups at run time (the daemon re-reads
+  // /etc/resolv.conf); queries in flight finish with the servers they started with.
+  void set_dns_upstreams(std::vector<DnsUpstreamGroup> groups);
 
   // --- introspection ---
   // Counters by report name (ProxyStats::to_map with the interface's and the host's),
@@ -173,6 +180,7 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   std::array<FlowHandler*, kFlowProtocols> handlers_;
   ServiceRegistry services_;
   DhcpServer* dhcp_ = nullptr;
+  DnsService* dns_ = nullptr;
   SegmentOut segment_out_;
   std::vector<tcp::StackEvent> tcp_events_;
   Instant now_ = Instant::epoch();
