@@ -3,100 +3,119 @@
 #include <algorithm>
 #include <utility>
 
+#include "stack/proxy/dns_forwarder.h"
+#include "stack/proxy/dns_host_resolver.h"
+
 namespace tapwire::proxy {
 
 namespace {
-
-constexpr std::uint32_t kBuiltinTtl = 60;
 constexpr std::uint16_t kQrBit = 0x8000;
-
-wire::DnsName builtin(std::string_view text) { return *wire::DnsName::parse_text(text); }
-
-// A reply with the client's id and flags but no question: for queries whose body we
-// cannot trust (RFC 1035 §4.1.1, FORMERR).
-std::vector<std::uint8_t> bare_reply(std::uint16_t id, std::uint16_t flags, std::uint8_t rcode) {
-  wire::DnsMessage m;
-  m.header = wire::DnsHeader::from_flags(id, flags);
-  m.header.qr = true;
-  m.header.aa = false;
-  m.header.tc = false;
-  m.header.ra = false;
-  m.header.rcode = rcode;
-  return m.encode();
 }
 
-}  // namespace
-
-DnsService::DnsService(FlowContext& ctx, Logger logger)
+DnsService::DnsService(FlowContext& ctx, Logger logger, Rng rng)
     : ctx_(ctx),
       log_(std::move(logger)),
-      gateway_name_(builtin("gateway.internal")),
-      host_name_(builtin("host.internal")),
-      vm_name_(builtin("vm.internal")) {}
+      local_(ctx.config.dns, ctx.policy.gateway_ip(), ctx.policy.host_ip()) {
+  DnsAnswerSink& sink = *this;
+  if (ctx.config.dns.mode == DnsMode::host) {
+    resolver_ = std::make_unique<DnsHostResolver>(ctx_, sink, log_.child("host"));
+  } else {
+    resolver_ = std::make_unique<DnsForwarder>(ctx_, sink, rng, log_.child("forward"));
+  }
+}
 
-std::optional<std::vector<std::uint8_t>> DnsService::answer(Bytes query, wire::Ipv4Addr client,
-                                                            Transport transport) {
+DnsService::~DnsService() = default;
+
+// ---- one query -------------------------------------------------------------------------------
+
+void DnsService::on_query(Instant now, Bytes query, const Client& client) {
   auto view = wire::DnsMessageView::check(query);
   if (!view || (view->flags() & kQrBit) != 0) {
     ctx_.stats.drop(Drop::dns_malformed);
-    return std::nullopt;
+    return;
   }
   ctx_.stats.add(Counter::dns_queries);
   auto parsed = wire::DnsMessage::parse(*view);
   if (!parsed || parsed->questions.size() != 1) {
     ctx_.stats.add(Counter::dns_formerr);
-    return bare_reply(view->id(), view->flags(), wire::dns_rcode::FORMERR);
+    return deliver(now, client, dns_bare_reply(view->id(), view->flags(), wire::dns_rcode::FORMERR), 0);
   }
   const wire::DnsMessage& q = *parsed;
   if (q.header.opcode != wire::dns_opcode::QUERY) {
     ctx_.stats.add(Counter::dns_notimp);
-    return bare_reply(view->id(), view->flags(), wire::dns_rcode::NOTIMP);
+    return deliver(now, client, dns_bare_reply(view->id(), view->flags(), wire::dns_rcode::NOTIMP), 0);
   }
-  const wire::DnsQuestion& question = q.questions[0];
-  std::optional<wire::Ipv4Addr> addr;
-  if (question.name == gateway_name_) addr = ctx_.policy.gateway_ip();
-  if (question.name == host_name_) addr = ctx_.policy.host_ip();
-  if (question.name == vm_name_) addr = client;
-
-  wire::DnsMessage reply = wire::DnsMessage::make_response(q);
-  if (!addr) {
-    // No resolver yet: a name that is not built in cannot be answered.
-    reply.header.rcode = wire::dns_rcode::SERVFAIL;
-    ctx_.stats.add(Counter::dns_servfail);
-  } else {
+  const std::size_t limit = dns_udp_limit(q);
+  if (auto records = local_.lookup(q.questions[0], client.addr)) {
+    wire::DnsMessage reply = dns_local_reply(q, wire::dns_rcode::NOERROR);
     reply.header.aa = true;
-    const bool wants_a = question.qclass == wire::dns_class::IN &&
-                         (question.qtype == wire::dns_type::A || question.qtype == wire::dns_type::ANY);
-    if (wants_a) {
-      reply.answers.push_back(wire::DnsRecord::a(question.name, kBuiltinTtl, *addr));
-      ctx_.stats.add(Counter::dns_builtin_answers);
-    } else {
-      ctx_.stats.add(Counter::dns_nodata);  // the name exists: NOERROR, no answer
-    }
+    ctx_.stats.add(records->empty() ? Counter::dns_nodata : Counter::dns_local_answers);
+    reply.answers = std::move(*records);
+    return deliver(now, client, reply.encode(), limit);
   }
-  if (transport == Transport::tcp) return reply.encode();
-  // The client's limit: its EDNS payload size (RFC 6891 §6.2.5, at least 512), else 512.
-  std::size_t limit = wire::kDnsUdpLimit;
-  if (auto edns = q.edns()) limit = std::max<std::size_t>(limit, edns->udp_payload_size);
-  auto limited = reply.encode_limited(limit);
-  if (!limited) return bare_reply(view->id(), view->flags(), wire::dns_rcode::SERVFAIL);
-  if (limited->size() >= 3 && ((*limited)[2] & 0x02) != 0) ctx_.stats.add(Counter::dns_truncated);
-  return std::move(*limited);
+  std::uint32_t& mine = inflight_by_client_[client.addr.value];
+  if (pending_.size() >= ctx_.config.dns.max_inflight || mine >= ctx_.config.dns.max_inflight_per_client) {
+    if (mine == 0) inflight_by_client_.erase(client.addr.value);
+    ctx_.stats.drop(Drop::dns_inflight_limit);
+    return;
+  }
+  const DnsQueryId id = pending_.emplace(Pending{client, limit});
+  ++mine;
+  if (client.transport == DnsTransport::tcp) ++tcp_clients_[slot_key(client.conn)].pending;
+  auto now_reply = resolver_->start(now, id, q, query, client.transport);
+  if (now_reply) answer(now, id, std::move(*now_reply));
+}
+
+// The resolver's answer to pending query `id`.
+void DnsService::answer(Instant now, DnsQueryId id, std::vector<std::uint8_t> reply) {
+  Pending* p = pending_.find(id);
+  if (p == nullptr) return;
+  const Pending done = *p;
+  pending_.release(id);
+  auto mine = inflight_by_client_.find(done.client.addr.value);
+  if (mine != inflight_by_client_.end() && --mine->second == 0) inflight_by_client_.erase(mine);
+  if (done.client.transport == DnsTransport::tcp) {
+    auto c = tcp_clients_.find(slot_key(done.client.conn));
+    if (c == tcp_clients_.end()) return;  // the connection is gone
+    --c->second.pending;
+  }
+  if (dns_rcode_of(Bytes(reply.data(), reply.size())) == wire::dns_rcode::NXDOMAIN) {
+    ctx_.stats.add(Counter::dns_nxdomain);
+  }
+  deliver(now, done.client, std::move(reply), done.udp_limit);
+  if (done.client.transport == DnsTransport::tcp) maybe_finish_tcp(done.client.conn);
+}
+
+void DnsService::deliver(Instant now, const Client& client, std::vector<std::uint8_t> reply, std::size_t udp_limit) {
+  if (client.transport == DnsTransport::tcp) {
+    send_tcp(now, client, Bytes(reply.data(), reply.size()));
+    return;
+  }
+  auto fitted = dns_fit(std::move(reply), std::max(udp_limit, wire::kDnsUdpLimit));
+  if (!fitted) {
+    ctx_.stats.drop(Drop::dns_reply_failed);
+    return;
+  }
+  if (dns_truncated(Bytes(fitted->data(), fitted->size()))) ctx_.stats.add(Counter::dns_truncated);
+  send_udp(now, client, Bytes(fitted->data(), fitted->size()));
 }
 
 // ---- UDP -------------------------------------------------------------------------------------
 
 void DnsService::on_datagram(Instant now, const wire::Ipv4Repr& ip, const wire::UdpRepr& udp, Bytes,
                              const net::RxInfo&) {
-  std::optional<std::vector<std::uint8_t>> reply = answer(udp.payload, ip.src, Transport::udp);
-  if (!reply) return;
+  on_query(now, udp.payload, Client{DnsTransport::udp, ip.src, udp.src_port, {}});
+}
+
+void DnsService::send_udp(Instant now, const Client& client, Bytes reply) {
   wire::UdpRepr out;
   out.src_port = kPort;
-  out.dst_port = udp.src_port;
-  out.payload = Bytes(reply->data(), reply->size());
+  out.dst_port = client.port;
+  out.payload = reply;
   const wire::Ipv4Addr src = ctx_.policy.gateway_ip();
   const net::SendResult r = ctx_.iface.send_ipv4_fragmented(
-      now, src, ip.src, wire::ip_proto::udp, out.buffer_len(), [&](MutBytes buf) { out.emit(buf, src, ip.src); });
+      now, src, client.addr, wire::ip_proto::udp, out.buffer_len(),
+      [&](MutBytes buf) { out.emit(buf, src, client.addr); });
   if (r == net::SendResult::link_full) ctx_.link.mark_full();
   if (!net::taken(r)) ctx_.stats.drop(Drop::dns_reply_failed);
 }
@@ -105,7 +124,7 @@ void DnsService::on_datagram(Instant now, const wire::Ipv4Repr& ip, const wire::
 
 bool DnsService::on_tcp_syn(Instant, const tcp::StackEvent& syn) {
   if (!ctx_.tcp.accept_pending(syn.conn)) return false;
-  tcp_pending_[slot_key(syn.conn)];
+  tcp_clients_[slot_key(syn.conn)];
   ctx_.stats.add(Counter::dns_tcp_connections);
   return true;
 }
@@ -115,12 +134,16 @@ void DnsService::on_tcp_event(Instant now, const tcp::StackEvent& event) {
     case tcp::StackEvent::Kind::readable:
       read_tcp(now, event.conn);
       break;
-    case tcp::StackEvent::Kind::peer_fin:
+    case tcp::StackEvent::Kind::peer_fin: {
       read_tcp(now, event.conn);
-      (void)ctx_.tcp.shutdown_write(event.conn);  // answered everything it sent: our FIN
+      auto c = tcp_clients_.find(slot_key(event.conn));
+      if (c == tcp_clients_.end()) break;
+      c->second.peer_fin = true;
+      maybe_finish_tcp(event.conn);
       break;
+    }
     case tcp::StackEvent::Kind::closed:
-      tcp_pending_.erase(slot_key(event.conn));
+      drop_tcp_client(event.conn, false);
       (void)ctx_.tcp.close(event.conn);  // releases the slot
       break;
     default:
@@ -128,56 +151,106 @@ void DnsService::on_tcp_event(Instant now, const tcp::StackEvent& event) {
   }
 }
 
-void DnsService::read_tcp(Instant, tcp::ConnId conn) {
-  auto it = tcp_pending_.find(slot_key(conn));
-  if (it == tcp_pending_.end()) return;
-  std::vector<std::uint8_t>& buf = it->second;
+void DnsService::read_tcp(Instant now, tcp::ConnId conn) {
+  const std::uint64_t key = slot_key(conn);
+  if (!tcp_clients_.count(key)) return;
   std::uint8_t chunk[4096];
   for (;;) {
     auto got = ctx_.tcp.recv(conn, MutBytes(chunk, sizeof chunk));
     if (!got || *got == 0) break;
-    buf.insert(buf.end(), chunk, chunk + *got);
-    if (buf.size() > kMaxTcpPending) {
+    std::vector<std::uint8_t>& unread = tcp_clients_[key].unread;
+    unread.insert(unread.end(), chunk, chunk + *got);
+    if (unread.size() > kMaxTcpPending) {
       ctx_.stats.drop(Drop::dns_tcp_oversized);
-      tcp_pending_.erase(it);
-      (void)ctx_.tcp.abort(conn);
-      return;
+      return drop_tcp_client(conn, true);
     }
   }
-  // Every complete message, in order (RFC 1035 §4.2.2: two-octet length, then the message).
   const auto endpoints = ctx_.tcp.endpoints(conn);
-  const wire::Ipv4Addr client = endpoints ? endpoints->remote.ip : wire::Ipv4Addr{};
+  const Client client{DnsTransport::tcp, endpoints ? endpoints->remote.ip : wire::Ipv4Addr{}, 0, conn};
+  // Every complete message, in order (RFC 1035 §4.2.2: two-octet length, then the
+  // message). A query answered at once may end the connection (a failed send), so the
+  // client is looked up again for each message.
   std::size_t used = 0;
-  while (buf.size() - used >= 2) {
-    const std::size_t len = load_be16(buf.data() + used);
-    if (buf.size() - used - 2 < len) break;
-    const Bytes query(buf.data() + used + 2, len);
+  for (;;) {
+    auto c = tcp_clients_.find(key);
+    if (c == tcp_clients_.end()) return;
+    std::vector<std::uint8_t>& unread = c->second.unread;
+    if (unread.size() - used < 2) break;
+    const std::size_t len = load_be16(unread.data() + used);
+    if (unread.size() - used - 2 < len) break;
+    const std::vector<std::uint8_t> query(unread.begin() + static_cast<std::ptrdiff_t>(used + 2),
+                                          unread.begin() + static_cast<std::ptrdiff_t>(used + 2 + len));
     used += 2 + len;
-    std::optional<std::vector<std::uint8_t>> reply = answer(query, client, Transport::tcp);
-    if (!reply) continue;
-    std::vector<std::uint8_t> framed(2 + reply->size());
-    store_be16(framed.data(), static_cast<std::uint16_t>(reply->size()));
-    std::copy(reply->begin(), reply->end(), framed.begin() + 2);
-    auto sent = ctx_.tcp.send(conn, Bytes(framed.data(), framed.size()));
-    if (!sent || *sent != framed.size()) {
-      // A client that does not read its answers: a partial reply would break the
-      // framing, so the connection ends here.
-      ctx_.stats.drop(Drop::dns_reply_failed);
-      tcp_pending_.erase(it);
-      (void)ctx_.tcp.abort(conn);
-      return;
-    }
+    on_query(now, Bytes(query.data(), query.size()), client);
   }
-  buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(used));
+  auto c = tcp_clients_.find(key);
+  if (c != tcp_clients_.end()) {
+    c->second.unread.erase(c->second.unread.begin(), c->second.unread.begin() + static_cast<std::ptrdiff_t>(used));
+  }
 }
 
+void DnsService::send_tcp(Instant, const Client& client, Bytes reply) {
+  if (!tcp_clients_.count(slot_key(client.conn))) return;
+  std::vector<std::uint8_t> framed(2 + reply.size());
+  store_be16(framed.data(), static_cast<std::uint16_t>(reply.size()));
+  std::copy(reply.begin(), reply.end(), framed.begin() + 2);
+  auto sent = ctx_.tcp.send(client.conn, Bytes(framed.data(), framed.size()));
+  if (!sent || *sent != framed.size()) {
+    // A client that does not read its answers: a partial reply would break the
+    // framing, so the connection ends here.
+    ctx_.stats.drop(Drop::dns_reply_failed);
+    drop_tcp_client(client.conn, true);
+  }
+}
+
+void DnsService::maybe_finish_tcp(tcp::ConnId conn) {
+  auto c = tcp_clients_.find(slot_key(conn));
+  if (c == tcp_clients_.end() || !c->second.peer_fin || c->second.pending != 0) return;
+  (void)ctx_.tcp.shutdown_write(conn);  // answered everything it sent: our FIN
+}
+
+void DnsService::drop_tcp_client(tcp::ConnId conn, bool reset) {
+  const std::uint64_t key = slot_key(conn);
+  if (tcp_clients_.erase(key) == 0) return;
+  // Its pending queries: withdrawn from the resolver and forgotten.
+  std::vector<DnsQueryId> gone;
+  pending_.for_each_live([&](DnsQueryId id, const Pending& p) {
+    if (p.client.transport == DnsTransport::tcp && slot_key(p.client.conn) == key) gone.push_back(id);
+  });
+  for (DnsQueryId id : gone) {
+    resolver_->cancel(id);
+    const Pending p = *pending_.find(id);
+    pending_.release(id);
+    auto mine = inflight_by_client_.find(p.client.addr.value);
+    if (mine != inflight_by_client_.end() && --mine->second == 0) inflight_by_client_.erase(mine);
+  }
+  if (reset) (void)ctx_.tcp.abort(conn);
+}
+
+// ---- the rest ----------------------------------------------------------------------------------
+
+void DnsService::poll(Instant now) { resolver_->poll(now); }
+
+std::optional<Instant> DnsService::poll_at() const { return resolver_->poll_at(); }
+
 void DnsService::shutdown(Instant) {
-  for (const auto& [key, unused] : tcp_pending_) (void)ctx_.tcp.abort(slot_id_from_key<tcp::ConnId>(key));
-  tcp_pending_.clear();
+  resolver_->shutdown();
+  pending_.for_each_live([this](DnsQueryId id, const Pending&) { pending_.release(id); });
+  inflight_by_client_.clear();
+  for (const auto& [key, unused] : tcp_clients_) (void)ctx_.tcp.abort(slot_id_from_key<tcp::ConnId>(key));
+  tcp_clients_.clear();
 }
 
 void DnsService::leaks(std::vector<std::string>& out) const {
-  if (!tcp_pending_.empty()) out.push_back("dns: " + std::to_string(tcp_pending_.size()) + " TCP connections");
+  if (!tcp_clients_.empty()) out.push_back("dns: " + std::to_string(tcp_clients_.size()) + " TCP connections");
+  if (pending_.size() != 0) out.push_back("dns: " + std::to_string(pending_.size()) + " queries pending");
+  resolver_->leaks(out);
 }
+
+DnsStatus DnsService::status() const {
+  return DnsStatus{ctx_.config.dns.mode, pending_.size(), resolver_->upstream_status()};
+}
+
+void DnsService::set_upstreams(std::vector<DnsUpstreamGroup> groups) { resolver_->set_upstreams(std::move(groups)); }
 
 }  // namespace tapwire::proxy

@@ -43,6 +43,7 @@ Proxy::Proxy(ProxyConfig config, host::FrameLink& link, host::HostNet& host, con
       log_(std::move(logger)),
       iface_rng_(rng.fork("proxy.interface")),
       tcp_rng_(rng.fork("proxy.tcp")),
+      dns_rng_(rng.fork("proxy.dns")),
       policy_(config_),
       iface_(proxy_net_interface_config(config_), link_, *this, iface_rng_),
       tcp_(tcp_rng_, proxy_tcp_stack_config(config_)),
@@ -57,7 +58,8 @@ Proxy::Proxy(ProxyConfig config, host::FrameLink& link, host::HostNet& host, con
   iface_.add_address(config_.host_ip);
   dhcp_ = add_service<DhcpServer>({DhcpServer::kPort});
   if (config_.dns.mode != DnsMode::off) {
-    dns_ = add_service<DnsService>({ServicePort{L4::udp, DnsService::kPort}, ServicePort{L4::tcp, DnsService::kPort}});
+    dns_ = add_service<DnsService>({ServicePort{L4::udp, DnsService::kPort}, ServicePort{L4::tcp, DnsService::kPort}},
+                                  dns_rng_);
   }
 }
 

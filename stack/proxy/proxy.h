@@ -166,6 +166,7 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   Logger log_;
   Rng iface_rng_;
   Rng tcp_rng_;
+  Rng dns_rng_;
   ProxyStats stats_;
   Policy policy_;
   net::NetInterface iface_;

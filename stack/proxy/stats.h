@@ -47,13 +47,21 @@ namespace tapwire::proxy {
   X(dhcp_replies_unicast, "dhcp.replies_unicast")                          \
   X(dhcp_leases_reclaimed, "dhcp.leases_reclaimed")                        \
   X(dns_queries, "dns.queries")                                            \
-  X(dns_builtin_answers, "dns.builtin_answers")                            \
   X(dns_nodata, "dns.nodata")                                              \
   X(dns_servfail, "dns.servfail")                                          \
   X(dns_formerr, "dns.formerr")                                            \
   X(dns_notimp, "dns.notimp")                                              \
   X(dns_truncated, "dns.truncated")                                        \
   X(dns_tcp_connections, "dns.tcp_connections")                            \
+  X(dns_local_answers, "dns.local_answers")                                \
+  X(dns_nxdomain, "dns.nxdomain")                                          \
+  X(dns_forwarded, "dns.forwarded")                                        \
+  X(dns_upstream_sent, "dns.upstream_sent")                                \
+  X(dns_upstream_answers, "dns.upstream_answers")                          \
+  X(dns_upstream_failures, "dns.upstream_failures")                        \
+  X(dns_upstream_timeouts, "dns.upstream_timeouts")                        \
+  X(dns_upstream_tcp, "dns.upstream_tcp")                                  \
+  X(dns_host_lookups, "dns.host_lookups")                                  \
   /* --- ICMP echo --- */                                                  \
   X(icmp_echo_requests, "icmp.echo_requests")                              \
   X(icmp_echo_local_replies, "icmp.echo_local_replies")                    \
@@ -111,6 +119,10 @@ namespace tapwire::proxy {
   X(dns_malformed)          /* shorter than a DNS header, or a response: not answered */        \
   X(dns_reply_failed)       /* a reply not delivered to the guest (link full, ARP, TCP) */      \
   X(dns_tcp_oversized)      /* a TCP client's pending queries passed the per-connection cap */  \
+  X(dns_inflight_limit)     /* a query over dns.max_inflight or max_inflight_per_client */      \
+  X(dns_upstream_mismatch)  /* an upstream datagram with another id, question or source */      \
+  X(dns_upstream_malformed) /* an upstream reply that does not parse */                         \
+  X(dns_no_socket)          /* no host socket for an upstream query (fd limit): SERVFAIL */     \
   /* --- UDP --- */                                                                             \
   X(bad_udp)                /* truncated UDP header or impossible length */                    \
   X(bad_udp_checksum)       /* UDP checksum failed */                                           \
