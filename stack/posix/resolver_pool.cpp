@@ -4,7 +4,6 @@
 #include <netdb.h>
 #include <resolv.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <system_error>
 
 #include "stack/posix/errno_map.h"
+#include "stack/posix/file_stamp.h"
 
 // <arpa/nameser_compat.h> defines the rcodes as macros; ours are wire::dns_rcode's.
 #undef NOERROR
@@ -26,22 +26,6 @@ namespace tapwire::posix {
 namespace {
 
 constexpr std::size_t kReplyBuffer = 65536;  // res_nquery falls back to TCP on TC
-
-// What identifies one version of the configuration file (all zero when it is missing).
-struct FileStamp {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  std::int64_t mtime_ns = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-FileStamp stamp_of(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return FileStamp{st.st_dev, st.st_ino, st.st_size,
-                   std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
 
 // One worker's resolver state: res_ninit'ed, re-initialised when the file changes.
 class ResolverState {
