@@ -198,7 +198,8 @@ class Tapwire(Proxy):
         self.proc = start(in_ns(HOST_NS, [self.args.tapwire, "--tap", "tw0", "--netns", f"/run/netns/{guest}",
                                           "--mtu", str(mtu), "--allow-outbound", "127.0.0.0/8",
                                           "--control", ctl, "--log-level", "warn",
-                                          "--stats-interval", "0s"] + self.args.tapwire_args.split()),
+                                          "--stats-interval", "0s", "--dns-mode", "off"]
+                                         + self.args.tapwire_args.split()),
                           f"tapwire-{guest}.log")
         if not wait_until(lambda: link_exists(guest, "tw0") or self.proc.poll() is not None, 5):
             raise RuntimeError("tapwire: tap tw0 did not appear in the guest namespace within 5 s")

@@ -44,7 +44,10 @@ Error stale() { return make_error(Errc::not_found, "posix host: stale handle"); 
 
 }  // namespace
 
-PosixHostNet::PosixHostNet(EventLoop& loop, PosixHostNetConfig config) : loop_(loop), config_(config) {
+PosixHostNet::PosixHostNet(EventLoop& loop, PosixHostNetConfig config)
+    : loop_(loop),
+      config_(config),
+      lookups_(loop, config.resolver, [this](Handle h) { queue(h, HostEventKind::resolved); }) {
   backoff_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (backoff_timer_) {
     auto reg = loop_.add(backoff_timer_.get(), Interest{true, false}, this, kBackoffTag);
@@ -105,10 +108,14 @@ void PosixHostNet::release(Handle h, bool reset) {
   --counters_.open_handles;
 }
 
-void PosixHostNet::close(Handle h) { release(h, false); }
+void PosixHostNet::close(Handle h) {
+  if (HostLookups::is_lookup(h)) lookups_.cancel(h);
+  else release(h, false);
+}
 
 void PosixHostNet::close_all() {
   slots_.for_each_live([&](Handle h, Slot&) { release(h, false); });
+  lookups_.cancel_all();
   queue_.clear();
 }
 
@@ -137,7 +144,10 @@ std::vector<HostSocketInfo> PosixHostNet::sockets() const {
   return out;
 }
 
-void PosixHostNet::abort(Handle h) { release(h, true); }
+void PosixHostNet::abort(Handle h) {
+  if (HostLookups::is_lookup(h)) lookups_.cancel(h);
+  else release(h, true);
+}
 
 void PosixHostNet::queue(Handle h, HostEventKind kind, Errc error) {
   queue_.push_back(host::HostEvent{kind, h, error});
@@ -157,7 +167,7 @@ void PosixHostNet::run_deferred(Instant now) {
   delivering_.clear();
   delivering_.swap(queue_);
   for (const host::HostEvent& ev : delivering_) {
-    if (slot(ev.handle) == nullptr) {
+    if (slot(ev.handle) == nullptr && !lookups_.live(ev.handle)) {
       ++extra_.stale_events;
       continue;
     }
@@ -552,14 +562,12 @@ Result<std::size_t> PosixHostNet::icmp_echo_recv(Handle h, MutBytes payload, wir
   }
 }
 
-// Host resolver (not wired yet)
+// --- host resolver --------------------------------------------------------------------
 
-Result<Handle> PosixHostNet::resolve(const wire::DnsName&, std::uint16_t) {
-  return Error{Errc::unsupported, "posix host: no resolver"};
+Result<Handle> PosixHostNet::resolve(const wire::DnsName& name, std::uint16_t qtype) {
+  return lookups_.start(name, qtype);
 }
 
-Result<host::ResolverAnswer> PosixHostNet::resolve_result(Handle) {
-  return Error{Errc::not_found, "posix host: no resolver"};
-}
+Result<host::ResolverAnswer> PosixHostNet::resolve_result(Handle h) { return lookups_.result(h); }
 
 }  // namespace tapwire::posix

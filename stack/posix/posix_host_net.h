@@ -35,6 +35,9 @@
 //   echo identifier with the socket's own; the identifier the caller chose is remembered
 //   per sequence number and restored on the reply. Where net.ipv4.ping_group_range
 //   excludes our gid, icmp_open returns Errc::unsupported.
+// - resolve: lookups are HostLookups handles (host_lookups.h: their own table, the top
+//   index bit set, no fd, not in open_handles) answered by a ResolverPool of worker
+//   threads started on the first lookup; `resolved` is queued like every other event.
 #pragma once
 
 #include <cstdint>
@@ -46,12 +49,15 @@
 #include "stack/base/slot_table.h"
 #include "stack/host/host_net.h"
 #include "stack/posix/event_loop.h"
+#include "stack/posix/host_lookups.h"
 #include "stack/posix/unique_fd.h"
 
 namespace tapwire::posix {
 
 struct PosixHostNetConfig {
   Duration accept_backoff = Duration::millis(100);
+  // The host resolver (resolve()): worker count, queue bound; `servers` for tests only.
+  ResolverPoolOptions resolver;
 };
 
 // One open socket, for diagnostics (`tapwire ctl diagnostics`).
@@ -109,8 +115,13 @@ class PosixHostNet final : public host::HostNet, public IoHandler, public Deferr
   Result<host::ResolverAnswer> resolve_result(host::Handle h) override;
   host::HostNetCounters counters() const override { return counters_; }
   const PosixHostNetExtraCounters& extra_counters() const { return extra_; }
+  // Host resolver lookups: open handles and counters (diagnostics).
+  std::size_t lookups_open() const { return lookups_.size(); }
+  const HostLookupCounters& lookup_counters() const { return lookups_.counters(); }
+  ResolverPoolCounters resolver_counters() const { return lookups_.pool_counters(); }
 
-  // Closes every socket now (clean shutdown on SIGTERM/SIGINT); queued events are dropped.
+  // Closes every socket and cancels every lookup now (clean shutdown on SIGTERM/SIGINT);
+  // queued events are dropped.
   void close_all();
   // Every open socket, for diagnostics.
   std::vector<HostSocketInfo> sockets() const;
@@ -161,6 +172,7 @@ class PosixHostNet final : public host::HostNet, public IoHandler, public Deferr
   std::unordered_map<std::uint32_t, std::unordered_map<std::uint16_t, std::uint16_t>> icmp_ids_;
   host::HostNetCounters counters_;
   PosixHostNetExtraCounters extra_;
+  HostLookups lookups_;  // last: destroyed (its threads joined) first
 };
 
 }  // namespace tapwire::posix

@@ -143,7 +143,7 @@ PORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.
 PIDS+=($!)
 SOCK="$WORK/vm.sock"
 "$TAPWIRE" --qemu-listen "$SOCK" --allow-outbound 127.0.0.0/8 --control "$WORK/control.sock" \
-  --pcap "$WORK/qemu.pcap" --stats-interval 0s 2> "$WORK/tapwire.log" &
+  --pcap "$WORK/qemu.pcap" --stats-interval 0s --dns-mode off 2> "$WORK/tapwire.log" &
 TW=$!
 PIDS+=($TW)
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done

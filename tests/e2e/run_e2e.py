@@ -197,7 +197,9 @@ class Daemon:
         self.binary = binary
         self.log = open(self.log_path, "w")
         args = [binary, "--tap", "tw0", "--netns", guest.path, "--allow-outbound", "127.0.0.0/8",
-                "--control", self.control, "--pcap", pcap, "--stats-interval", "0s"]
+                "--control", self.control, "--pcap", pcap, "--stats-interval", "0s",
+                # No DNS: the default would forward to /etc/resolv.conf's server, off loopback.
+                "--dns-mode", "off"]
         self.proc = start(args, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout=5.0):

@@ -8,6 +8,7 @@
 
 #include "stack/config/did_you_mean.h"
 #include "stack/proxy/config_json.h"
+#include "stack/proxy/dns_local_names.h"
 
 namespace tapwire::daemon {
 
@@ -141,6 +142,8 @@ const Flag* find_flag(std::string_view name) {
 
 std::string default_of(const Flag& f) {
   if (f.option) return std::string(f.option->default_text);
+  // The daemon's own default (daemon.cpp): forward mode without upstreams follows the host.
+  if (f.key->path == "dns.upstreams") return "the nameserver lines of /etc/resolv.conf, re-read when it changes";
   std::string text = proxy::proxy_key_text(proxy::ProxyConfig{}, *f.key);
   return text.empty() ? "(none)" : text;
 }
@@ -284,6 +287,18 @@ std::optional<std::string> read_text_file(const std::string& path, std::string& 
   return text.str();
 }
 
+std::optional<std::string> append_dns_hosts_file(proxy::DnsConfig& dns) {
+  if (dns.hosts_file.empty()) return std::nullopt;
+  const std::string origin = "--dns-hosts " + dns.hosts_file;
+  std::string error;
+  auto text = read_text_file(dns.hosts_file, error);
+  if (!text) return origin + ": cannot read: " + error;
+  auto lines = proxy::read_hosts_text(*text);
+  if (!lines.ok()) return origin + ": " + lines.error();
+  dns.hosts.insert(dns.hosts.end(), lines->begin(), lines->end());
+  return std::nullopt;
+}
+
 std::vector<std::string> flag_names() {
   std::vector<std::string> names;
   for (const Flag& f : all_flags()) names.emplace_back(f.name);
@@ -341,6 +356,8 @@ CliResult parse_daemon_args(const std::vector<std::string_view>& args) {
   }
   if (options.help) return options;
   if (auto err = load_proxy_config(options, given)) return fail(err->message);
+  proxy::DnsConfig dns_check = options.proxy.dns;  // the daemon appends the entries itself
+  if (auto err = append_dns_hosts_file(dns_check)) return fail(*err);
   if (options.check_config) return options;
 
   if (options.transport == TransportKind::none) {

@@ -13,7 +13,8 @@
 //   it. A list key's flag (`--allow-outbound`) is repeatable; its values replace the
 //   file's list. `--check-config` stops there: no transport is needed.
 // - Every error is one line (CliError::message) that names the flag, or the file and the
-//   JSON path; the caller prints it and exits with code 2.
+//   JSON path; the caller prints it and exits with code 2. So is a dns.hosts_file
+//   (--dns-hosts) that cannot be read or has a bad line.
 #pragma once
 
 #include <optional>
@@ -65,6 +66,12 @@ std::vector<std::string> flag_names();
 
 // What --check-config prints: the proxy configuration, every key, as indented JSON.
 std::string effective_config_json(const DaemonOptions& options);
+
+// Appends the entries of dns.hosts_file (hosts(5) text, stack/proxy/dns_local_names.h)
+// to dns.hosts; nothing to do without a file. The error names the file and, for an
+// entry it cannot read, the line. parse_daemon_args checks the file this way; the
+// daemon appends the entries when it starts.
+std::optional<std::string> append_dns_hosts_file(proxy::DnsConfig& dns);
 
 // Reads a whole file; nullopt (and `error` set to strerror) when it cannot.
 std::optional<std::string> read_text_file(const std::string& path, std::string& error);

@@ -16,7 +16,8 @@ constexpr const char* kUsage =
     "\n"
     "Sends one request to a running daemon's control socket and prints the answer.\n"
     "Commands:\n"
-    "  stats         counters (proxy, transport, host sockets, event loop)\n"
+    "  stats         counters (proxy, transport, host sockets, event loop) and the DNS\n"
+    "                service's state (mode, queries in flight, each upstream's health)\n"
     "  diagnostics   stats plus every flow (guest side and host side), every host socket,\n"
     "                leaks and the configuration in force\n"
     "  --raw JSON    send JSON as the request line as is\n";

@@ -15,6 +15,7 @@
 #include "stack/posix/clock.h"
 #include "stack/posix/daemon/control_server.h"
 #include "stack/posix/daemon/lease_file.h"
+#include "stack/posix/daemon/resolv_conf.h"
 #include "stack/posix/event_loop.h"
 #include "stack/posix/fd_limit.h"
 #include "stack/posix/posix_host_net.h"
@@ -32,6 +33,8 @@ namespace tapwire::daemon {
 namespace {
 
 using nlohmann::json;
+
+constexpr Duration kResolvConfPoll = Duration::seconds(2);
 
 // Log lines on stderr: "2026-11-30T04:20:00.123Z info  daemon: message".
 class StderrLogSink final : public LogSink {
@@ -90,6 +93,32 @@ json transport_counters_json(const posix::TransportCounters& c) {
               {"connections", c.connections},       {"protocol_errors", c.protocol_errors}};
 }
 
+// The DNS service's state for `tapwire ctl`: mode, queries in flight, each upstream's
+// health, and the host resolver's lookups (host mode).
+json dns_json(const proxy::DnsStatus& status, const posix::PosixHostNet& host, bool from_resolv_conf) {
+  json upstreams = json::array();
+  for (const proxy::DnsUpstreamStatus& u : status.upstreams) {
+    upstreams.push_back(json{{"server", u.server.to_string()},
+                             {"zone", u.zone},
+                             {"group", u.group},
+                             {"online", u.online},
+                             {"consecutive_failures", u.consecutive_failures},
+                             {"queries", u.queries},
+                             {"answers", u.answers},
+                             {"failures", u.failures}});
+  }
+  const posix::HostLookupCounters& lookups = host.lookup_counters();
+  const posix::ResolverPoolCounters pool = host.resolver_counters();
+  return json{{"mode", std::string(proxy::to_string(status.mode))},
+              {"inflight", status.inflight},
+              {"upstreams_from", from_resolv_conf ? std::string(kResolvConfPath) : std::string("configuration")},
+              {"upstreams", std::move(upstreams)},
+              {"host_resolver",
+               {{"open", host.lookups_open()}, {"started", lookups.started}, {"answered", lookups.answered},
+                {"discarded", lookups.discarded}, {"limit_hits", lookups.limit_hits},
+                {"config_reloads", pool.reinits}}}};
+}
+
 class Daemon final : public posix::FrameReceiver {
  public:
   explicit Daemon(const DaemonOptions& options) : options_(options), log_(sink_, "daemon", options.log_level) {}
@@ -113,6 +142,8 @@ class Daemon final : public posix::FrameReceiver {
   json stats_json() const;
   json diagnostics_json() const;
   void log_stats();
+  void default_dns_upstreams();
+  void reread_resolv_conf_if_changed(Instant now);
   void restore_leases();
   void save_leases_if_changed();
   void shutdown();
@@ -128,6 +159,9 @@ class Daemon final : public posix::FrameReceiver {
   std::optional<posix::IsnGenerator> isn_;
   std::unique_ptr<ControlServer> control_;
   std::optional<pcap::PcapWriter> capture_;
+  // Set when the DNS upstreams are /etc/resolv.conf's: checked every kResolvConfPoll.
+  std::optional<ResolvConfWatcher> resolv_conf_;
+  Instant next_resolv_check_;
   Instant started_;
   std::uint64_t saved_lease_generation_ = 0;
   bool stop_ = false;
@@ -212,6 +246,12 @@ int Daemon::run() {
     capture_.emplace(std::move(writer.value()));
   }
 
+  if (auto err = append_dns_hosts_file(options_.proxy.dns)) {
+    TW_LOG(log_, error, "%s", err->c_str());
+    return 2;
+  }
+  default_dns_upstreams();
+
   host_ = std::make_unique<posix::PosixHostNet>(*loop_);
   auto transport = open_transport();
   if (!transport) {
@@ -258,6 +298,7 @@ int Daemon::run() {
   while (!stop_) {
     std::optional<Instant> deadline = proxy_->poll_at();
     if (next_stats && (!deadline || *next_stats < *deadline)) deadline = next_stats;
+    if (resolv_conf_ && (!deadline || next_resolv_check_ < *deadline)) deadline = next_resolv_check_;
     auto ran = loop_->run_once(deadline);
     if (!ran) {
       TW_LOG(log_, error, "event loop failed: %s", ran.error().reason);
@@ -266,6 +307,7 @@ int Daemon::run() {
     Instant now = loop_->now();
     proxy_->poll(now);
     save_leases_if_changed();
+    reread_resolv_conf_if_changed(now);
     if (next_stats && now >= *next_stats) {
       log_stats();
       next_stats = now + options_.stats_interval;
@@ -290,6 +332,38 @@ int Daemon::run() {
   if (stop_signal_ != 0) TW_LOG(log_, info, "signal %d: shutting down", stop_signal_);
   shutdown();
   return stop_ ? 0 : 1;
+}
+
+// Forward mode without configured upstreams forwards to /etc/resolv.conf's name
+// servers, and follows the file when it changes (resolv_conf.h).
+void Daemon::default_dns_upstreams() {
+  proxy::DnsConfig& dns = options_.proxy.dns;
+  if (dns.mode == proxy::DnsMode::host) {
+    TW_LOG(log_, info, "dns: host mode: names go to the host's resolver (%s)", kResolvConfPath);
+    return;
+  }
+  if (dns.mode != proxy::DnsMode::forward || !dns.upstreams.empty()) return;
+  resolv_conf_.emplace();
+  ResolvConfServers servers = resolv_conf_->read();
+  for (const std::string& note : servers.notes) TW_LOG(log_, info, "dns: %s: %s", kResolvConfPath, note.c_str());
+  if (servers.groups.empty())
+    TW_LOG(log_, warn, "dns: no IPv4 nameserver in %s: names beyond the built-in ones get SERVFAIL until it has one",
+           kResolvConfPath);
+  else
+    TW_LOG(log_, info, "dns: forwarding to %s (from %s)", upstreams_text(servers.groups).c_str(), kResolvConfPath);
+  dns.upstreams = std::move(servers.groups);
+  next_resolv_check_ = posix::MonotonicClock::now() + kResolvConfPoll;
+}
+
+void Daemon::reread_resolv_conf_if_changed(Instant now) {
+  if (!resolv_conf_ || now < next_resolv_check_) return;
+  next_resolv_check_ = now + kResolvConfPoll;
+  if (!resolv_conf_->changed()) return;
+  ResolvConfServers servers = resolv_conf_->read();
+  for (const std::string& note : servers.notes) TW_LOG(log_, info, "dns: %s: %s", kResolvConfPath, note.c_str());
+  if (servers.groups == proxy_->config().dns.upstreams) return;
+  TW_LOG(log_, info, "dns: %s changed: forwarding to %s", kResolvConfPath, upstreams_text(servers.groups).c_str());
+  proxy_->set_dns_upstreams(std::move(servers.groups));
 }
 
 // The lease file: loaded once before the VM talks, rewritten whenever the DHCP
@@ -351,6 +425,7 @@ json Daemon::stats_json() const {
       {"host", {{"accept_backoffs", extra.accept_backoffs}, {"events_queued", extra.events_queued},
                 {"stale_events", extra.stale_events}, {"icmp_non_replies", extra.icmp_non_replies},
                 {"open_sockets", host_->sockets().size()}}},
+      {"dns", dns_json(proxy_->dns_status(), *host_, resolv_conf_.has_value())},
       {"loop", {{"waits", loop.waits}, {"empty_wakeups", loop.empty_wakeups}, {"events", loop.events},
                 {"stale_events", loop.stale_events}, {"registrations", loop_->registrations()}}},
   };

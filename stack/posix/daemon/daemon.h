@@ -9,6 +9,11 @@
 //   Proxy::on_frame); the proxy sends frames through CaptureLink, a FrameLink in front of
 //   the transport that captures each committed frame; PosixHostNet's events and the
 //   transport's writable edges go straight to the Proxy (HostEventSink, LinkEventSink).
+// - DNS: dns.hosts_file's entries are appended to dns.hosts before the proxy is built
+//   (a bad file: exit code 2). Forward mode without upstreams uses /etc/resolv.conf's
+//   name servers and re-reads the file when its stamp changes (checked every 2 s on the
+//   loop's deadline; resolv_conf.h), handing the new list to Proxy::set_dns_upstreams.
+//   Host mode's lookups run on PosixHostNet's resolver threads (resolver_pool.h).
 // - DHCP leases (with dhcp.lease_file): loaded before the VM talks (a corrupt file is a
 //   warning and an empty table), rewritten atomically after any poll that changed them.
 // - The loop: `loop.run_once(min(proxy.poll_at(), next stats log)); proxy.poll(now)`.

@@ -210,6 +210,29 @@ BOOST_AUTO_TEST_CASE(check_config_and_forwards_fail_with_one_line) {
   }
 }
 
+// --dns-hosts: the file is read when the flags are (exit 2 naming the file, and the
+// line of a bad entry); --check-config shows the file, the daemon appends its entries.
+BOOST_AUTO_TEST_CASE(dns_hosts_file_problems_name_the_file_and_line) {
+  TempDir dir;
+  const std::string good = dir.file("hosts");
+  std::ofstream(good) << "# comment\n10.9.8.7 db.lan db\n::1 ip6-localhost\n";
+  const std::string bad = dir.file("bad-hosts");
+  std::ofstream(bad) << "10.9.8.7 db.lan\n\n10.9.8 short\n";
+  Run ok = run({"--check-config", "--dns-hosts", good});
+  BOOST_TEST_INFO("stderr: " << ok.err);
+  BOOST_REQUIRE(ok.code == 0);
+  BOOST_TEST(nlohmann::json::parse(ok.out)["dns"]["hosts_file"] == good);
+  Run r = run({"--check-config", "--dns-hosts", bad});
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(count_lines(r.err) == 1u);
+  BOOST_TEST(r.err.find("tapwire: --dns-hosts " + bad + ": line 3: ") == 0u, r.err);
+  Run missing = run({"--check-config", "--dns-hosts", dir.file("nothing")});
+  BOOST_TEST(missing.code == 2);
+  BOOST_TEST(missing.err.find(dir.file("nothing") + ": cannot read") != std::string::npos, missing.err);
+  // The help says where the upstreams come from when none is given.
+  BOOST_TEST(run({"--help"}).out.find("[default: the nameserver lines of /etc/resolv.conf") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(daemon_serves_control_socket_and_shuts_down_cleanly) {
   TempDir dir;
   const std::string config = dir.file("proxy.json");
@@ -218,7 +241,7 @@ BOOST_AUTO_TEST_CASE(daemon_serves_control_socket_and_shuts_down_cleanly) {
   const std::string control = dir.file("control.sock");
   const std::string pcap = dir.file("capture.pcap");
   Child d = spawn({"--config", config, "--mtu", "4000", "--allow-outbound", "127.0.0.0/8", "--qemu-listen", vm,
-                   "--control", control, "--pcap", pcap, "--log-level", "warn"},
+                   "--control", control, "--pcap", pcap, "--log-level", "warn", "--dns-upstream", "127.0.0.1:9"},
                   dir, "daemon");
   BOOST_REQUIRE(wait_for_file(control));
   BOOST_TEST(::access(vm.c_str(), F_OK) == 0);
@@ -232,6 +255,12 @@ BOOST_AUTO_TEST_CASE(daemon_serves_control_socket_and_shuts_down_cleanly) {
     BOOST_TEST(stats.contains("counters"));
     BOOST_TEST(stats["transport"]["kind"] == "qemu-listen");
     BOOST_TEST(stats["transport"]["attached"] == false);
+    // The DNS service's state: an upstream given by flag, so /etc/resolv.conf is not read.
+    BOOST_TEST(stats["dns"]["mode"] == "forward");
+    BOOST_TEST(stats["dns"]["upstreams_from"] == "configuration");
+    BOOST_TEST(stats["dns"]["upstreams"].is_array());
+    BOOST_TEST(stats["dns"]["inflight"] == 0);
+    BOOST_TEST(stats["dns"]["host_resolver"]["started"] == 0);
     BOOST_TEST(a.read_json()["error"].get<std::string>().find("bad JSON") != std::string::npos);
     BOOST_TEST(a.read_json()["error"].get<std::string>().find("unknown command \"reboot\"") != std::string::npos);
     BOOST_TEST(a.read_json().contains("error"));
@@ -247,6 +276,8 @@ BOOST_AUTO_TEST_CASE(daemon_serves_control_socket_and_shuts_down_cleanly) {
     BOOST_TEST(diag["config"]["mtu"] == 4000);
     BOOST_TEST(diag["config"]["idle_timeout"] == "300s");
     BOOST_TEST(diag["config"]["allow_outbound"] == nlohmann::json::array({"127.0.0.0/8"}));
+    BOOST_TEST(diag["config"]["dns"]["upstreams"] == nlohmann::json::array({"127.0.0.1:9"}));
+    BOOST_TEST(diag.contains("dns"));
   }
 
   {
@@ -287,7 +318,7 @@ BOOST_AUTO_TEST_CASE(qemu_vm_frames_flow_through_the_proxy_and_into_the_capture)
   TempDir dir;
   const std::string vm = dir.file("vm.sock");
   const std::string pcap = dir.file("capture.pcap");
-  Child d = spawn({"--qemu-listen", vm, "--pcap", pcap, "--log-level", "warn"}, dir, "daemon");
+  Child d = spawn({"--qemu-listen", vm, "--pcap", pcap, "--log-level", "warn", "--dns-mode", "off"}, dir, "daemon");
   BOOST_REQUIRE(wait_for_file(vm));
 
   // Play QEMU: connect, send one length-prefixed ARP request for the gateway.
@@ -332,7 +363,7 @@ BOOST_AUTO_TEST_CASE(qemu_vm_frames_flow_through_the_proxy_and_into_the_capture)
 BOOST_AUTO_TEST_CASE(vmnet_vm_handshakes_and_gets_arp_reply) {
   TempDir dir;
   const std::string path = dir.file("vmnet.sock");
-  Child d = spawn({"--vmnet-listen", path, "--log-level", "warn"}, dir, "daemon");
+  Child d = spawn({"--vmnet-listen", path, "--log-level", "warn", "--dns-mode", "off"}, dir, "daemon");
   BOOST_REQUIRE(wait_for_file(path));
   int fd = connect_unix(path, SOCK_STREAM);
   // Init: "VMN3T", u32 LE version, 40-byte commit; then Command 1 (ethernet) with a UUID.
@@ -368,7 +399,7 @@ BOOST_AUTO_TEST_CASE(vfkit_vm_greets_and_gets_arp_reply) {
   TempDir dir;
   const std::string path = dir.file("vfkit.sock");
   const std::string ours = dir.file("vm.sock");
-  Child d = spawn({"--vfkit-listen", path, "--log-level", "warn"}, dir, "daemon");
+  Child d = spawn({"--vfkit-listen", path, "--log-level", "warn", "--dns-mode", "off"}, dir, "daemon");
   BOOST_REQUIRE(wait_for_file(path));
   // Play vfkit: our own bound datagram socket, the "VFKT" greeting, then one frame.
   int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);

@@ -142,7 +142,8 @@ BOOST_AUTO_TEST_CASE(the_daemon_keeps_each_macs_address_across_a_restart) {
   const std::string leases = dir.file("leases.json");
   {
     const std::string vm = dir.file("vm1.sock");
-    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn"}, dir, "first");
+    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn", "--dns-mode", "off"},
+                    dir, "first");
     BOOST_REQUIRE(wait_for_file(vm));
     int fd = connect_unix(vm, SOCK_STREAM);
     BOOST_TEST(lease(fd, kMacA).to_string() == "192.168.65.3");
@@ -158,7 +159,8 @@ BOOST_AUTO_TEST_CASE(the_daemon_keeps_each_macs_address_across_a_restart) {
   {
     // B comes back first, then A: each gets its own address again.
     const std::string vm = dir.file("vm2.sock");
-    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn"}, dir, "second");
+    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn", "--dns-mode", "off"},
+                    dir, "second");
     BOOST_REQUIRE(wait_for_file(vm));
     int fd = connect_unix(vm, SOCK_STREAM);
     BOOST_TEST(lease(fd, kMacB).to_string() == "192.168.65.4");
@@ -171,7 +173,8 @@ BOOST_AUTO_TEST_CASE(the_daemon_keeps_each_macs_address_across_a_restart) {
     // A corrupt file: one warning line, and the daemon serves from an empty table.
     write_text(leases, "{ not json");
     const std::string vm = dir.file("vm3.sock");
-    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn"}, dir, "third");
+    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn", "--dns-mode", "off"},
+                    dir, "third");
     BOOST_REQUIRE(wait_for_file(vm));
     int fd = connect_unix(vm, SOCK_STREAM);
     BOOST_TEST(lease(fd, kMacB).to_string() == "192.168.65.3");
