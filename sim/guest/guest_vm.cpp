@@ -47,6 +47,7 @@ GuestVm::GuestVm(World& world, Link& link, GuestVmConfig config, Direction send_
       net_(interface_config(config_), port_, *this, net_rng_),
       tcp_(tcp_rng_, tcp::StackConfig{}),
       dhcp_(config_.mac, rng_, config_.dhcp_initial_timeout, config_.dhcp_max_timeout),
+      dns_(*this, rng_.fork("dns")),
       now_(world.now()) {
   ping_id_ = rng_.next_u16();
   scratch_.resize(kScratch);
@@ -208,6 +209,7 @@ void GuestVm::poll(Instant now) {
     if (service_.empty()) break;
     service_apps(now);
   }
+  dns_.poll(now);
   poll_floods(now);
   tcp_.poll(now, sink_);
   // Abandoning flood connections: abort each one once its SYN left (RFC 9293 §3.10.5:
@@ -252,6 +254,7 @@ std::optional<Instant> GuestVm::poll_at() const {
   // A due DHCP message waits for link room (the writable event polls us again).
   if (auto t = dhcp_.poll_at(); t && (room || *t > now)) take(t);
   if (!service_.empty()) take(now);
+  take(dns_.poll_at(now, room));
   for (std::uint32_t index : pending_pings_) {
     const PingResult& p = pings_[index];
     if (p.sent) take(p.deadline);
@@ -399,6 +402,15 @@ std::size_t GuestVm::udp_pending(std::uint16_t port) const {
 }
 
 // ---------------------------------------------------------------------------------
+// DNS
+
+GuestDnsQueryPtr GuestVm::dns_query(const DnsQueryOptions& options) { return dns_.query(world_.now(), options); }
+
+std::vector<GuestDnsQueryPtr> GuestVm::dns_query_pipelined(const std::vector<DnsQueryOptions>& options) {
+  return dns_.query_pipelined(world_.now(), options);
+}
+
+// ---------------------------------------------------------------------------------
 // Raw frames
 
 void GuestVm::inject(Bytes frame) {
@@ -440,6 +452,7 @@ GuestLeakCounts GuestVm::leak_counts() const {
     if (!c->finished()) ++l.open_apps;
   l.udp_sockets = udp_.size();
   l.pending_pings = pending_pings_.size();
+  l.pending_dns_queries = dns_.pending();
   l.pending_injects = injects_.size();
   for (const Flood& f : floods_)
     if (!f.result.done) ++l.active_floods;

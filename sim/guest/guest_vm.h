@@ -12,17 +12,19 @@
 //   NetInterface::send_ipv4 (a full link refuses it; the stack retries later).
 // - Time. The VM is a World Node: the World delivers a step's frames, then calls
 //   poll(now), which runs, in order: link-writable resumption, NetInterface timers,
-//   the DHCP client, pings, floods, TCP events and the applications (GuestConnection),
-//   the TcpStack, then raw injections still waiting for link room. poll_at() is the
-//   earliest of the NetInterface's, the TcpStack's, the DHCP client's, the ping
-//   timeouts' and the floods' deadlines, or now while applications have work.
+//   the DHCP client, pings, TCP events and the applications (GuestConnection), the DNS
+//   stub (dns_stub.h: it reads what the applications drained), floods, the TcpStack,
+//   the applications again (they push what the stub wrote), then raw injections still
+//   waiting for link room. poll_at() is the earliest of the NetInterface's, the
+//   TcpStack's, the DHCP client's, the ping timeouts', the DNS queries' and the
+//   floods' deadlines, or now while applications have work.
 // - Addressing. A static address is configured at construction. With DHCP the
 //   interface accepts any destination until bound (the OFFER may be unicast to the
 //   address we do not have yet); then the leased address, subnet and gateway are set,
 //   and the MTU too when adopt_dhcp_mtu is set.
 // - Determinism. Every random choice (DHCP xid, ping id, ephemeral ports, ISNs, IP
-//   ident, flood source ports) comes from world.rng(config.name) ("guest" by default)
-//   and streams forked from it.
+//   ident, flood source ports, DNS ids and 0x20 case) comes from world.rng(config.name)
+//   ("guest" by default) and streams forked from it.
 // - Floods are bounded: at most kMaxFloodCount connections or datagrams each.
 // The VM registers itself with the World and the Link in its constructor and removes
 // itself in its destructor.
@@ -40,6 +42,7 @@
 #include "sim/core/node.h"
 #include "sim/core/world.h"
 #include "sim/guest/dhcp_client.h"
+#include "sim/guest/dns_stub.h"
 #include "sim/guest/guest_connection.h"
 #include "sim/guest/vm_config.h"
 #include "sim/link/frame_port.h"
@@ -136,6 +139,7 @@ struct GuestLeakCounts {
   std::size_t open_apps = 0;         // GuestConnections not finished
   std::size_t udp_sockets = 0;
   std::size_t pending_pings = 0;
+  std::size_t pending_dns_queries = 0;
   std::size_t pending_injects = 0;
   std::size_t active_floods = 0;
   bool net_timers = false;           // NetInterface has a deadline (ARP, reassembly)
@@ -213,6 +217,14 @@ class GuestVm final : public Node, private net::IpHandler {
   std::size_t connection_total() const { return conns_.size(); }  // ids are 0 .. total-1
   // The ids of connections a listener accepted, in accept order.
   std::vector<std::uint32_t> accepted(std::uint32_t listener) const;
+
+  // --- DNS (dns_stub.h) ---
+  // A query from the guest's stub resolver; the result object is updated in place
+  // until `done` (a query that cannot be asked is done at once, with `error`).
+  GuestDnsQueryPtr dns_query(const DnsQueryOptions& options);
+  // Several queries written back to back on ONE new TCP connection.
+  std::vector<GuestDnsQueryPtr> dns_query_pipelined(const std::vector<DnsQueryOptions>& options);
+  const DnsStub& dns() const { return dns_; }
 
   // --- raw frames ---
   // Sends exactly these bytes on the link (now, or when the link has room, in order).
@@ -300,6 +312,7 @@ class GuestVm final : public Node, private net::IpHandler {
   net::NetInterface net_;
   tcp::TcpStack tcp_;
   DhcpClient dhcp_;
+  DnsStub dns_;    // after rng_: its stream is rng_.fork("dns")
   Instant now_;
   std::optional<wire::Ipv4Addr> ip_;
   bool link_writable_ = false;
