@@ -54,15 +54,15 @@ std::string_view to_string(DnsAnswerOrder order);
 std::optional<DnsAnswerOrder> parse_dns_answer_order(std::string_view text);
 
 struct DnsServerSpec {
-  host::Endpoint at;                   // where it listens, UDP and TCP
-  std::vector<std::string> records;    // record lines
+  host::Endpoint at{};                 // where it listens, UDP and TCP
+  std::vector<std::string> records{};  // record lines
   DnsAnswerOrder order = DnsAnswerOrder::as_listed;
-  std::optional<Duration> latency;     // one-way; unset: SimHostConfig::default_latency
+  std::optional<Duration> latency{};   // one-way; unset: SimHostConfig::default_latency
   Duration delay = Duration::zero();   // time to answer, on top of the latency
   double drop = 0.0;                   // probability a UDP query is ignored, 0..1
   bool servfail = false;
   bool truncate = false;               // every UDP answer: TC=1, no records
-  std::optional<std::uint8_t> rcode;   // forced rcode 0..15, no records
+  std::optional<std::uint8_t> rcode{};  // forced rcode 0..15, no records
 };
 
 struct DnsServerStats {

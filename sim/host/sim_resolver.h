@@ -49,11 +49,11 @@ std::string_view to_string(ResolverQuirk quirk);
 std::optional<ResolverQuirk> parse_resolver_quirk(std::string_view text);
 
 struct ResolverSpec {
-  std::vector<std::string> records;  // record lines (stack/wire/dns_text.h)
+  std::vector<std::string> records{};  // record lines (stack/wire/dns_text.h)
   Duration delay = Duration::zero();
   ResolverQuirk quirk = ResolverQuirk::none;
   bool ttl_drift = false;
-  std::optional<std::uint8_t> rcode;  // forced, 0..15 (e.g. SERVFAIL)
+  std::optional<std::uint8_t> rcode{};  // forced, 0..15 (e.g. SERVFAIL)
 };
 
 class SimResolver {

@@ -72,6 +72,14 @@ void append_quoted(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+// DnsName::to_text, with a leading '"' escaped so the name never reads as a quoted
+// string in a record line.
+std::string name_text(const DnsName& name) {
+  std::string text = name.to_text();
+  if (!text.empty() && text[0] == '"') text.insert(text.begin(), '\\');
+  return text;
+}
+
 // ---- record lines ------------------------------------------------------------------
 
 struct Token {
@@ -375,9 +383,9 @@ std::string dns_rdata_text(const DnsRecord& record) {
         } else if constexpr (std::is_same_v<T, DnsRdataAaaa>) {
           out = ipv6_text(r.addr);
         } else if constexpr (std::is_same_v<T, DnsRdataName>) {
-          out = r.name.to_text();
+          out = name_text(r.name);
         } else if constexpr (std::is_same_v<T, DnsRdataMx>) {
-          out = std::to_string(r.preference) + " " + r.exchange.to_text();
+          out = std::to_string(r.preference) + " " + name_text(r.exchange);
         } else if constexpr (std::is_same_v<T, DnsRdataTxt>) {
           for (const auto& s : r.strings) {
             if (!out.empty()) out.push_back(' ');
@@ -385,9 +393,9 @@ std::string dns_rdata_text(const DnsRecord& record) {
           }
         } else if constexpr (std::is_same_v<T, DnsRdataSrv>) {
           out = std::to_string(r.priority) + " " + std::to_string(r.weight) + " " + std::to_string(r.port) + " " +
-                r.target.to_text();
+                name_text(r.target);
         } else if constexpr (std::is_same_v<T, DnsRdataSoa>) {
-          out = r.mname.to_text() + " " + r.rname.to_text();
+          out = name_text(r.mname) + " " + name_text(r.rname);
           for (std::uint32_t v : {r.serial, r.refresh, r.retry, r.expire, r.minimum}) out += " " + std::to_string(v);
         } else {  // DnsRdataRaw, DnsRdataOpt: RFC 3597 §5
           const auto& bytes = [&]() -> const std::vector<std::uint8_t>& {
@@ -408,7 +416,7 @@ std::string dns_rdata_text(const DnsRecord& record) {
 }
 
 DnsRecordText to_text(const DnsRecord& record) {
-  return DnsRecordText{record.name.to_text(), dns_type_text(record.type), record.ttl, dns_rdata_text(record)};
+  return DnsRecordText{name_text(record.name), dns_type_text(record.type), record.ttl, dns_rdata_text(record)};
 }
 
 Result<DnsRecord, std::string> parse_record_line(std::string_view line) {
@@ -418,7 +426,7 @@ Result<DnsRecord, std::string> parse_record_line(std::string_view line) {
 }
 
 std::string format_record_line(const DnsRecord& record) {
-  return record.name.to_text() + " " + dns_type_text(record.type) + " " + dns_rdata_text(record) + " " +
+  return name_text(record.name) + " " + dns_type_text(record.type) + " " + dns_rdata_text(record) + " " +
          std::to_string(record.ttl);
 }
 

@@ -26,7 +26,8 @@
 //   MX "10 mail.test"; SRV "0 5 5060 sip.test"; TXT each string quoted, joined by a
 //   space ("\"hello world\""); SOA the seven fields; OPT and every record kept raw
 //   (unknown types, A/AAAA outside class IN) as RFC 3597 "\# <len> <hex>" ("\# 0" when
-//   empty). Names print without the trailing dot (the root prints as ".").
+//   empty). Names print as DnsName::to_text (no trailing dot, the root as "."), with a
+//   leading '"' written as \" so it cannot read as a quoted string.
 #pragma once
 
 #include <cstdint>
@@ -57,7 +58,7 @@ std::string dns_rdata_text(const DnsRecord& record);
 
 // A record as the Python API and scenario expectations show it.
 struct DnsRecordText {
-  std::string name;   // owner, DnsName::to_text()
+  std::string name;   // owner, DnsName::to_text() (a leading '"' escaped)
   std::string type;   // dns_type_text
   std::uint32_t ttl = 0;
   std::string rdata;  // dns_rdata_text
