@@ -127,6 +127,7 @@ SimHostNet::ServerEntry* SimHostNet::tcp_server_at(Endpoint to) {
 }
 
 Duration SimHostNet::latency_to(Endpoint to) const {
+  if (const SimDnsServer* dns = dns_server_at(to)) return dns->spec().latency.value_or(config_.default_latency);
   auto it = tcp_servers_.find(key(to));
   if (it == tcp_servers_.end()) it = tcp_servers_.find({to.addr.value, 0});
   if (it != tcp_servers_.end()) return it->second->stats.spec.latency;
@@ -206,7 +207,7 @@ wire::Ipv4Addr SimHostNet::local_addr_for(wire::Ipv4Addr remote) const {
 
 void SimHostNet::post(Handle h, HostEventKind kind, Errc error) {
   later(Duration::zero(), [this, h, kind, error] {
-    if (!slot(h)) {
+    if (!slot(h) && !lookup(h)) {
       ++stats_.events_dropped_stale;
       return;
     }
@@ -332,6 +333,10 @@ void SimHostNet::syn_arrives(std::uint64_t conn, Endpoint to, Endpoint from) {
     raise_readable(*li);
     return;
   }
+  if (SimDnsServer* dns = dns_server_at(to)) {
+    start_app(conn, acceptor, dns->accept_tcp(world_, fabric_, acceptor));
+    return;
+  }
   ServerEntry* server = tcp_server_at(to);
   if (!server || server->stats.spec.behaviour == ServerBehaviour::refuse) {
     answer_refused();
@@ -350,12 +355,20 @@ void SimHostNet::syn_arrives(std::uint64_t conn, Endpoint to, Endpoint from) {
     record = &st.conns.back();
     record->peer = from;
   }
-  auto app = TcpServerApp::create(world_, fabric_, acceptor, st, record, config_.record_cap);
+  start_app(conn, acceptor, TcpServerApp::create(world_, fabric_, acceptor, st, record, config_.record_cap));
+}
+
+void SimHostNet::start_app(std::uint64_t conn, EndRef acceptor, std::unique_ptr<TcpServerApp> app) {
+  const TcpConn* c = fabric_.conn(conn);
+  if (!c) return;
+  Duration latency = c->latency;
+  EndRef initiator{conn, 0};
   TcpServerApp* raw = app.get();
   apps_[conn] = std::move(app);
   fabric_.set_owner(acceptor, raw, 0);
   fabric_.establish(acceptor);
-  answer_established();  // scheduled before the app's first bytes, so it arrives first
+  // Scheduled before the app's first bytes, so it arrives first.
+  later(latency, [this, initiator] { fabric_.establish(initiator); });
   raw->start();
 }
 
@@ -477,6 +490,7 @@ Status SimHostNet::shutdown_write(Handle h) {
 }
 
 void SimHostNet::close(Handle h) {
+  if (close_lookup(h)) return;
   Slot* s = slot(h);
   if (!s) return;
   switch (s->kind) {
@@ -506,6 +520,7 @@ void SimHostNet::close(Handle h) {
 }
 
 void SimHostNet::abort(Handle h) {
+  if (close_lookup(h)) return;
   Slot* s = slot(h);
   if (!s) return;
   if (s->kind != SimSocketKind::tcp) {
@@ -619,6 +634,10 @@ Result<std::size_t> SimHostNet::udp_send_to(Handle h, Endpoint to, Bytes datagra
   Endpoint from{s->local.addr.is_unspecified() ? local_addr_for(to.addr) : s->local.addr, s->local.port};
   std::vector<std::uint8_t> data(datagram.begin(), datagram.end());
 
+  if (dns_server_at(to)) {
+    dns_udp_query(from, to, std::move(data));
+    return datagram.size();
+  }
   auto server = udp_servers_.find(key(to));
   if (server != udp_servers_.end()) {
     ServerEntry* entry = server->second.get();
@@ -775,17 +794,6 @@ std::vector<SimSocketInfo> SimHostNet::sockets() const {
     out.push_back(std::move(info));
   });
   return out;
-}
-
-// ---------------------------------------------------------------------------------
-// Host resolver (not modelled yet)
-
-Result<Handle> SimHostNet::resolve(const wire::DnsName&, std::uint16_t) {
-  return Error{Errc::unsupported, "sim host: no resolver model"};
-}
-
-Result<host::ResolverAnswer> SimHostNet::resolve_result(Handle) {
-  return Error{Errc::not_found, "sim host: no resolver model"};
 }
 
 }  // namespace tapwire::sim

@@ -43,8 +43,19 @@
 //   datagrams with the proxy's UDP sockets.
 // - ICMP: icmp_echo_send to an address that answers (see sim_host_config.h) queues the
 //   reply after 2L; others are dropped silently.
-// - Determinism: the only randomness (the first ephemeral port) comes from
-//   world.rng("host"); there is no clock but the World's.
+// - DNS (sim_host_dns.cpp): a DNS server (sim_dns_server.h) at an endpoint answers
+//   UDP datagrams sent there (it is checked before ordinary UDP servers) and accepts
+//   TCP connections (after proxy listeners, before ordinary TCP servers), with its own
+//   latency. The host resolver (sim_resolver.h) answers resolve(): a lookup handle is
+//   no socket: it comes from a table of its own whose indexes start at
+//   kLookupIndexBase, so it never equals a socket handle; it holds no fd and is not in
+//   open_handles; its `resolved` event comes `delay` after resolve() (dropped when the
+//   handle was closed first). At most kMaxLookups handles may be open (started and not
+//   yet closed, answered or not); one more is Errc::limit. Without set_resolver every
+//   lookup answers SERVFAIL after zero delay, as a host without a working resolver.
+// - Determinism: the randomness (the first ephemeral port, and each DNS server's drops)
+//   comes from world.rng("host") and world.rng("host.dns <ip:port>"); there is no clock
+//   but the World's.
 #pragma once
 
 #include <cstddef>
@@ -58,7 +69,9 @@
 #include <vector>
 
 #include "sim/core/world.h"
+#include "sim/host/sim_dns_server.h"
 #include "sim/host/sim_host_config.h"
+#include "sim/host/sim_resolver.h"
 #include "sim/host/tcp_apps.h"
 #include "sim/host/tcp_fabric.h"
 #include "stack/base/rng.h"
@@ -91,6 +104,7 @@ struct SimHostStats {
   std::uint64_t icmp_echo_unanswered = 0;
   std::uint64_t backlog_refusals = 0;
   std::uint64_t tcp_refused = 0;  // connects answered with RST (server, listener or none)
+  std::uint64_t lookups_started = 0;
 };
 
 class SimHostNet : public host::HostNet, private EndOwner {
@@ -110,6 +124,19 @@ class SimHostNet : public host::HostNet, private EndOwner {
   const SimHostConfig& config() const { return config_; }
   void set_fd_limit(std::uint64_t limit) { config_.fd_limit = limit; }
   void set_close_delay(Duration d) { config_.close_delay = d; }
+
+  // --- DNS (sim_host_dns.cpp) ---
+  // Adds or replaces the DNS server at spec.at; an error message (and no change) when
+  // the spec is invalid (sim_dns_server.h).
+  std::optional<std::string> add_dns_server(DnsServerSpec spec);
+  bool remove_dns_server(host::Endpoint at);
+  const DnsServerStats* dns_server_stats(host::Endpoint at) const;
+  // Sets the host resolver's model; an error message (and no change) when invalid.
+  std::optional<std::string> set_resolver(ResolverSpec spec);
+  void clear_resolver() { resolver_.reset(); }
+  std::size_t open_lookups() const { return lookups_.size(); }
+  static constexpr std::uint32_t kLookupIndexBase = 0x40000000;
+  static constexpr std::size_t kMaxLookups = 256;
 
   // --- host::HostNet ---
   void set_event_sink(host::HostEventSink* sink) override { sink_ = sink; }
@@ -170,6 +197,10 @@ class SimHostNet : public host::HostNet, private EndOwner {
  private:
   struct Slot;
   struct ServerEntry;
+  struct Lookup {  // one resolve() handle
+    host::ResolverAnswer answer;
+    bool done = false;  // the answer is due: resolve_result gives it
+  };
   void on_end_event(std::uint64_t tag, EndEvent event) override;
 
   Slot* slot(host::Handle h);
@@ -195,6 +226,13 @@ class SimHostNet : public host::HostNet, private EndOwner {
   void syn_arrives(std::uint64_t conn, host::Endpoint to, host::Endpoint from);
   bool answers_ping(wire::Ipv4Addr addr) const;
   void udp_deliver(host::Endpoint to, host::Endpoint from, std::vector<std::uint8_t> data);
+  // Gives an accepted connection's end to a server app and completes the handshake.
+  void start_app(std::uint64_t conn, EndRef acceptor, std::unique_ptr<TcpServerApp> app);
+  SimDnsServer* dns_server_at(host::Endpoint at) const;
+  // A datagram from the proxy's socket at `from` to the DNS server at `to`.
+  void dns_udp_query(host::Endpoint from, host::Endpoint to, std::vector<std::uint8_t> data);
+  Lookup* lookup(host::Handle h);
+  bool close_lookup(host::Handle h);
 
   World& world_;
   SimHostConfig config_;
@@ -218,6 +256,10 @@ class SimHostNet : public host::HostNet, private EndOwner {
   std::map<std::uint64_t, std::unique_ptr<TcpServerApp>> apps_;  // by fabric connection id
   std::vector<std::unique_ptr<SimHostClient>> clients_;
   std::map<std::pair<std::uint32_t, std::uint16_t>, std::deque<UdpDatagram>> udp_peers_;
+  std::map<std::pair<std::uint32_t, std::uint16_t>, std::unique_ptr<SimDnsServer>> dns_servers_;
+  std::vector<std::unique_ptr<SimDnsServer>> retired_dns_servers_;  // replaced, kept for live apps
+  std::optional<SimResolver> resolver_;
+  SlotTable<Lookup, host::Handle, SlotReuse::oldest_first> lookups_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };
 
