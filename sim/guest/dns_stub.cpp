@@ -85,7 +85,6 @@ DnsStub::Active& DnsStub::add(GuestDnsQueryPtr q) {
 GuestDnsQueryPtr DnsStub::query(Instant now, const DnsQueryOptions& options) {
   auto q = std::make_shared<GuestDnsQuery>();
   q->options = options;
-  all_.push_back(q);
   ++counters_.queries;
   if (!prepare(*q, {})) return q;
   Active& a = add(q);
@@ -112,8 +111,7 @@ std::vector<GuestDnsQueryPtr> DnsStub::query_pipelined(Instant now, const std::v
     auto q = std::make_shared<GuestDnsQuery>();
     q->options = o;
     q->pipelined = true;
-    all_.push_back(q);
-    out.push_back(q);
+      out.push_back(q);
     ++counters_.queries;
     if (!prepare(*q, ids)) continue;
     ids.push_back(q->id);

@@ -145,7 +145,6 @@ class DnsStub {
   void poll(Instant now);
   std::optional<Instant> poll_at(Instant now, bool link_room) const;
 
-  const std::vector<GuestDnsQueryPtr>& queries() const { return all_; }
   std::size_t pending() const { return active_.size(); }
   const GuestDnsCounters& counters() const { return counters_; }
 
@@ -183,7 +182,6 @@ class DnsStub {
 
   GuestVm& vm_;
   Rng rng_;
-  std::vector<GuestDnsQueryPtr> all_;
   std::vector<std::unique_ptr<Active>> active_;
   std::vector<std::unique_ptr<Channel>> channels_;
   GuestDnsCounters counters_;

@@ -152,11 +152,11 @@ std::optional<std::vector<std::uint8_t>> SimDnsServer::respond(Bytes query, std:
     reply.answers.clear();
     reply.authority.clear();
     reply.header.tc = true;
-  } else if (auto cut = reply.truncated_to(udp_limit); cut.ok()) {
-    reply = std::move(*cut);
   }
-  if (reply.header.tc) ++stats_.truncated;
-  return reply.encode();
+  auto bytes = reply.encode_limited(udp_limit);
+  std::vector<std::uint8_t> out = bytes.ok() ? std::move(*bytes) : reply.encode();
+  if ((out[2] & 0x02) != 0) ++stats_.truncated;  // TC
+  return out;
 }
 
 DnsMessage SimDnsServer::answer(const DnsMessage& query) {

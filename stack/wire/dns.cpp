@@ -420,6 +420,9 @@ Result<DnsMessage> DnsMessage::truncated_to(std::size_t limit) const {
 }
 
 Result<std::vector<std::uint8_t>> DnsMessage::encode_limited(std::size_t limit) const {
+  if (limit < kDnsHeaderLen) return make_error(Errc::invalid_argument, "dns: limit below the header size");
+  std::vector<std::uint8_t> whole = encode();  // the common case: it fits
+  if (whole.size() <= limit) return whole;
   TW_TRY(DnsMessage cut, truncated_to(limit));
   return cut.encode();
 }
