@@ -37,14 +37,12 @@ std::optional<std::vector<std::uint8_t>> DnsForwarder::start(Instant now, DnsQue
                                                              const wire::DnsMessage& query, Bytes raw,
                                                              DnsTransport transport) {
   DnsUpstreams::Plan plan = upstreams_.plan_for(query.questions[0].name);
-  if (plan.empty()) {
-    ctx_.stats.add(Counter::dns_servfail);  // nowhere to ask
+  if (plan.empty()) {  // nowhere to ask
     return dns_local_reply(query, wire::dns_rcode::SERVFAIL).encode();
   }
   auto udp = ctx_.host.udp_open(host::Endpoint{wire::Ipv4Addr{}, 0});
   if (!udp) {
     ctx_.stats.drop(Drop::dns_no_socket);
-    ctx_.stats.add(Counter::dns_servfail);
     return dns_local_reply(query, wire::dns_rcode::SERVFAIL).encode();
   }
   auto q = std::make_unique<Query>();
@@ -254,7 +252,6 @@ void DnsForwarder::tcp_failed(Instant now, Query& q) {
 // ---- endings -------------------------------------------------------------------------------
 
 void DnsForwarder::servfail(Instant now, Query& q) {
-  ctx_.stats.add(Counter::dns_servfail);
   finish(now, q, dns_local_reply(q.client, wire::dns_rcode::SERVFAIL).encode());
 }
 

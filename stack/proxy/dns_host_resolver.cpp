@@ -50,12 +50,10 @@ std::optional<std::vector<std::uint8_t>> DnsHostResolver::start(Instant now, Dns
   const wire::DnsQuestion& question = query.questions[0];
   if (question.qclass != wire::dns_class::IN) {
     // The host resolver answers class IN only.
-    ctx_.stats.add(Counter::dns_notimp);
     return dns_local_reply(query, wire::dns_rcode::NOTIMP).encode();
   }
   auto handle = ctx_.host.resolve(question.name, question.qtype);
   if (!handle) {
-    ctx_.stats.add(Counter::dns_servfail);
     return dns_local_reply(query, wire::dns_rcode::SERVFAIL).encode();
   }
   ctx_.stats.add(Counter::dns_host_lookups);
@@ -83,9 +81,6 @@ void DnsHostResolver::on_host_event(Instant now, const host::HostEvent& event) {
   }
   wire::DnsMessage reply = dns_local_reply(lookup.client, rcode);
   reply.answers = std::move(records);
-  if (rcode == wire::dns_rcode::SERVFAIL) ctx_.stats.add(Counter::dns_servfail);
-  if (rcode == wire::dns_rcode::NXDOMAIN) ctx_.stats.add(Counter::dns_nxdomain);
-  if (rcode == wire::dns_rcode::NOERROR && reply.answers.empty()) ctx_.stats.add(Counter::dns_nodata);
   finish(now, key, reply.encode());
 }
 
@@ -93,32 +88,27 @@ void DnsHostResolver::poll(Instant now) {
   while (auto id = timers_.pop_due(now)) {
     auto it = lookups_.find(slot_key(*id));
     if (it == lookups_.end()) continue;
-    ctx_.stats.add(Counter::dns_servfail);
     finish(now, it->first, dns_local_reply(it->second.client, wire::dns_rcode::SERVFAIL).encode());
   }
 }
 
 void DnsHostResolver::finish(Instant now, std::uint64_t key, std::vector<std::uint8_t> reply) {
-  auto it = lookups_.find(key);
-  const DnsQueryId id = it->second.id;
-  const host::Handle handle = it->second.handle;
-  ctx_.handles.remove(handle);
-  by_handle_.erase(handle);
-  ctx_.host.close(handle);
-  timers_.cancel(id);
-  lookups_.erase(it);
+  const DnsQueryId id = lookups_.at(key).id;
+  forget(key);
   sink_.answer(now, id, std::move(reply));
 }
 
-void DnsHostResolver::cancel(DnsQueryId id) {
-  auto it = lookups_.find(slot_key(id));
+void DnsHostResolver::forget(std::uint64_t key) {
+  auto it = lookups_.find(key);
   if (it == lookups_.end()) return;
   ctx_.handles.remove(it->second.handle);
   by_handle_.erase(it->second.handle);
-  ctx_.host.close(it->second.handle);  // cancels the lookup: no event follows
-  timers_.cancel(id);
+  ctx_.host.close(it->second.handle);  // a lookup still running is cancelled: no event follows
+  timers_.cancel(it->second.id);
   lookups_.erase(it);
 }
+
+void DnsHostResolver::cancel(DnsQueryId id) { forget(slot_key(id)); }
 
 void DnsHostResolver::shutdown() {
   std::vector<DnsQueryId> ids;

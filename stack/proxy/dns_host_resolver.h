@@ -60,6 +60,7 @@ class DnsHostResolver final : public DnsResolver {
     host::Handle handle;
   };
   void finish(Instant now, std::uint64_t key, std::vector<std::uint8_t> reply);
+  void forget(std::uint64_t key);
 
   FlowContext& ctx_;
   DnsAnswerSink& sink_;

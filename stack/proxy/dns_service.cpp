@@ -79,9 +79,7 @@ void DnsService::answer(Instant now, DnsQueryId id, std::vector<std::uint8_t> re
     if (c == tcp_clients_.end()) return;  // the connection is gone
     --c->second.pending;
   }
-  if (dns_rcode_of(Bytes(reply.data(), reply.size())) == wire::dns_rcode::NXDOMAIN) {
-    ctx_.stats.add(Counter::dns_nxdomain);
-  }
+  count_reply(Bytes(reply.data(), reply.size()));
   deliver(now, done.client, std::move(reply), done.udp_limit);
   if (done.client.transport == DnsTransport::tcp) maybe_finish_tcp(done.client.conn);
 }
@@ -98,6 +96,21 @@ void DnsService::deliver(Instant now, const Client& client, std::vector<std::uin
   }
   if (dns_truncated(Bytes(fitted->data(), fitted->size()))) ctx_.stats.add(Counter::dns_truncated);
   send_udp(now, client, Bytes(fitted->data(), fitted->size()));
+}
+
+// The outcome of a resolver's answer, by its rcode (resolvers count only their own work).
+void DnsService::count_reply(Bytes reply) {
+  auto view = wire::DnsMessageView::check(reply);
+  if (!view) return;
+  switch (dns_rcode_of(reply)) {
+    case wire::dns_rcode::NOERROR:
+      if (view->ancount() == 0) ctx_.stats.add(Counter::dns_nodata);
+      break;
+    case wire::dns_rcode::NXDOMAIN: ctx_.stats.add(Counter::dns_nxdomain); break;
+    case wire::dns_rcode::SERVFAIL: ctx_.stats.add(Counter::dns_servfail); break;
+    case wire::dns_rcode::NOTIMP: ctx_.stats.add(Counter::dns_notimp); break;
+    default: break;
+  }
 }
 
 // ---- UDP -------------------------------------------------------------------------------------

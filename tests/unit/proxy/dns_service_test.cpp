@@ -9,37 +9,12 @@
 #include <vector>
 
 #include "stack/wire/dns.h"
-#include "tests/unit/proxy/proxy_harness.h"
+#include "tests/unit/proxy/dns_harness.h"
 
 namespace tapwire::proxy {
 namespace {
 
-using namespace harness;
-using wire::DnsMessage;
-using wire::DnsName;
-namespace dns_type = wire::dns_type;
-namespace dns_rcode = wire::dns_rcode;
-
-std::vector<std::uint8_t> query(std::uint16_t id, std::string_view name, std::uint16_t qtype) {
-  return DnsMessage::make_query(id, *DnsName::parse_text(name), qtype).encode();
-}
-
-// Sends one UDP query from the guest and returns the proxy's replies to it.
-std::vector<DnsMessage> ask_udp(Harness& h, const std::vector<std::uint8_t>& q, std::uint16_t sport = 5555) {
-  h.other.clear();
-  h.raw(fakes::guest_udp_frame(kGuestIp, sport, kGatewayIp, 53, Bytes(q.data(), q.size())));
-  std::vector<DnsMessage> out;
-  for (const Frame& f : h.other) {
-    const fakes::ParsedUdp u = fakes::parse_udp_frame(f);
-    BOOST_REQUIRE_EQUAL(u.src_port, 53);
-    BOOST_REQUIRE_EQUAL(u.dst_port, sport);
-    BOOST_REQUIRE(u.frame.ip.src == kGatewayIp);
-    auto m = DnsMessage::parse(Bytes(u.payload.data(), u.payload.size()));
-    BOOST_REQUIRE(m.ok());
-    out.push_back(*m);
-  }
-  return out;
-}
+using namespace dns_test;
 
 BOOST_AUTO_TEST_CASE(builtin_names_over_udp) {
   Harness h;
@@ -71,13 +46,13 @@ BOOST_AUTO_TEST_CASE(builtin_names_over_udp) {
     BOOST_CHECK_EQUAL(r[0].header.rcode, dns_rcode::NOERROR);
     BOOST_CHECK(r[0].answers.empty());
   }
-  BOOST_CHECK_EQUAL(h.stat("dns.builtin_answers"), 3u);
+  BOOST_CHECK_EQUAL(h.stat("dns.local_answers"), 3u);
   BOOST_CHECK_EQUAL(h.stat("dns.nodata"), 3u);
   BOOST_CHECK_EQUAL(h.host.counters().udp_opens, 0u);  // answered by the proxy itself
   h.check_no_leaks();
 }
 
-BOOST_AUTO_TEST_CASE(other_names_get_servfail_until_a_resolver_exists) {
+BOOST_AUTO_TEST_CASE(other_names_get_servfail_without_upstreams) {
   Harness h;
   auto r = ask_udp(h, query(7, "example.com", dns_type::A));
   BOOST_REQUIRE_EQUAL(r.size(), 1u);
@@ -127,23 +102,12 @@ BOOST_AUTO_TEST_CASE(pipelined_queries_over_tcp) {
   BOOST_REQUIRE(*h.guest.state(c) == tcp::State::established);
   std::vector<std::uint8_t> stream;
   for (const auto& [id, name] : {std::pair<std::uint16_t, const char*>{21, "host.internal"}, {22, "vm.internal"}}) {
-    const auto q = query(id, name, dns_type::A);
-    stream.push_back(static_cast<std::uint8_t>(q.size() >> 8));
-    stream.push_back(static_cast<std::uint8_t>(q.size()));
-    stream.insert(stream.end(), q.begin(), q.end());
+    const auto f = framed(query(id, name, dns_type::A));
+    stream.insert(stream.end(), f.begin(), f.end());
   }
   BOOST_REQUIRE(h.guest.send(c, Bytes(stream.data(), stream.size())).ok());
   h.run_for(Duration::millis(100));
-  const Frame got = h.guest_read_all(c);
-  std::vector<DnsMessage> replies;
-  for (std::size_t at = 0; at + 2 <= got.size();) {
-    const std::size_t len = (std::size_t{got[at]} << 8) | got[at + 1];
-    BOOST_REQUIRE_LE(at + 2 + len, got.size());
-    auto m = DnsMessage::parse(Bytes(got.data() + at + 2, len));
-    BOOST_REQUIRE(m.ok());
-    replies.push_back(*m);
-    at += 2 + len;
-  }
+  const std::vector<DnsMessage> replies = unframe(h.guest_read_all(c));
   BOOST_REQUIRE_EQUAL(replies.size(), 2u);
   BOOST_CHECK_EQUAL(replies[0].header.id, 21);
   BOOST_CHECK_EQUAL(replies[1].header.id, 22);
