@@ -3,7 +3,7 @@
 set -eu
 PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libpcap-dev libboost-test-dev
 pybind11-dev nlohmann-json3-dev python3-dev python3-pytest python3-pytest-xdist python3-scapy python3-jsonschema
-tshark iproute2 busybox udhcpc iperf3 dnsmasq passt slirp4netns"
+tshark iproute2 busybox udhcpc iperf3 dnsmasq bind9-dnsutils passt slirp4netns"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

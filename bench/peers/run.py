@@ -30,10 +30,17 @@ PID = os.getpid()
 HOST_NS = f"twb-h-{PID}"
 
 IPERF_PORT = 5201
+DNS_PORT = 53      # dnsmasq on 127.0.0.1 of the host namespace (and on the veth's host end)
+DNS_NAME = "bench.lan"  # answered by dnsmasq itself (--address): the upstream costs no lookup
+DNS_ANSWER = "10.9.9.9"
 CLOSE_PORT = 5300  # accept, write 1 byte, close
 HOLD_PORT = 5301   # accept, write 1 byte, hold until the client closes
 VETH_HOST_IP = "10.99.0.1"
 VETH_GUEST_IP = "10.99.0.2"
+
+# A command run with FILE bind-mounted over /etc/resolv.conf in a private mount namespace
+# (unshare and sh exec, so the pid is the command's): ["unshare", ..., FILE, cmd...].
+WITH_RESOLV = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$@"']
 
 # Cleanup state: only what this process created.
 created_netns = []
@@ -135,11 +142,20 @@ def has_ipv4(ns, ifname):
 # ---------------------------------------------------------------------------------------
 # Host namespace: loopback servers, one route that leads nowhere.
 
+def dnsmasq_args(ip):
+    """dnsmasq answering DNS_NAME itself on ip:53: no upstream, no hosts file, no DHCP."""
+    return ["/usr/sbin/dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", f"--port={DNS_PORT}",
+            f"--listen-address={ip}", "--bind-interfaces", "--cache-size=1000", "--log-facility=-",
+            f"--pid-file={os.path.join(workdir, f'dnsmasq-{ip}.pid')}", f"--address=/{DNS_NAME}/{DNS_ANSWER}"]
+
+
 class Host:
-    def __init__(self, conn_bench):
+    def __init__(self, conn_bench, dns):
         self.conn_bench = conn_bench
+        self.dns = dns
         self.iperf = {}
         self.conn = {}
+        self.dnsmasq = None
 
     def setup(self):
         netns_add(HOST_NS)
@@ -158,7 +174,15 @@ class Host:
             self.conn[ip] = start(in_ns(HOST_NS, [self.conn_bench, "server", "--bind", ip, "--close-port",
                                                   str(CLOSE_PORT), "--hold-port", str(HOLD_PORT),
                                                   "--max-seconds", "7200"]), f"conn-server-{ip}.log")
+        if self.dns:
+            # The DNS row's upstream: every proxy forwards the guest's queries here.
+            self.dnsmasq = start(in_ns(HOST_NS, dnsmasq_args("127.0.0.1")), "dnsmasq-127.0.0.1.log")
+            self.resolv_conf = os.path.join(workdir, "resolv.conf")
+            with open(self.resolv_conf, "w") as f:
+                f.write("nameserver 127.0.0.1\n")
         time.sleep(0.3)
+        if self.dnsmasq is not None and self.dnsmasq.poll() is not None:
+            raise RuntimeError(f"dnsmasq exited: {tail_log('dnsmasq-127.0.0.1.log')}")
 
     def start_iperf(self, ip):
         self.iperf[ip] = start(in_ns(HOST_NS, ["iperf3", "-s", "-B", ip, "-p", str(IPERF_PORT)]),
@@ -176,6 +200,7 @@ class Host:
 
 class Proxy:
     name = "?"
+    dns_server = None  # where the guest sends DNS queries (the DNS row)
 
     def __init__(self, args):
         self.args = args
@@ -192,13 +217,14 @@ class Proxy:
 
 class Tapwire(Proxy):
     name = "tapwire"
+    dns_server = "192.168.65.1"
 
     def start(self, guest, mtu):
         ctl = os.path.join(workdir, f"tapwire-{guest}.sock")
         self.proc = start(in_ns(HOST_NS, [self.args.tapwire, "--tap", "tw0", "--netns", f"/run/netns/{guest}",
                                           "--mtu", str(mtu), "--allow-outbound", "127.0.0.0/8",
                                           "--control", ctl, "--log-level", "warn",
-                                          "--stats-interval", "0s", "--dns-mode", "off"]
+                                          "--stats-interval", "0s"] + self.dns_args()
                                          + self.args.tapwire_args.split()),
                           f"tapwire-{guest}.log")
         if not wait_until(lambda: link_exists(guest, "tw0") or self.proc.poll() is not None, 5):
@@ -210,9 +236,20 @@ class Tapwire(Proxy):
         sh(["ip", "-n", guest, "route", "add", "default", "via", "192.168.65.1"])
         return "192.168.65.2"
 
+    def dns_args(self):
+        # Never /etc/resolv.conf's servers: the host namespace's dnsmasq, or no DNS at all.
+        if self.args.dns_count:
+            return ["--dns-mode", "forward", "--dns-upstream", f"127.0.0.1:{DNS_PORT}"]
+        return ["--dns-mode", "off"]
+
 
 class Pasta(Proxy):
     name = "pasta"
+    # -D 127.0.0.1: a loopback resolver is reached through the gateway address, which pasta
+    # then also matches as the DNS address (its --dns-forward default): the guest's queries
+    # to 172.30.0.1:53 go to the host's 127.0.0.1:53. (An explicit --dns-forward ADDR with a
+    # loopback -D is not answered by this pasta version: it forwards to the gateway address.)
+    dns_server = "172.30.0.1"
 
     def start(self, guest, mtu):
         # -f: stay in the foreground (we hold its pid); --runas 0: as root it would switch to
@@ -221,6 +258,7 @@ class Pasta(Proxy):
         # address (172.30.0.1, copied from the host namespace) maps to the host's loopback.
         self.proc = start(in_ns(HOST_NS, ["pasta", "-f", "-q", "-4", "--runas", "0", "--config-net",
                                           "-t", "none", "-u", "none", "-T", "none", "-U", "none",
+                                          "-D", "127.0.0.1" if self.args.dns_count else "none",
                                           "-m", str(mtu), "--netns", f"/run/netns/{guest}"]),
                           f"pasta-{guest}.log")
         if not wait_until(lambda: (link_exists(guest, "nw0") and has_ipv4(guest, "nw0"))
@@ -234,12 +272,19 @@ class Pasta(Proxy):
 
 class Slirp(Proxy):
     name = "slirp4netns"
+    dns_server = "10.0.2.3"
 
     def start(self, guest, mtu):
         # Host loopback stays enabled (no --disable-host-loopback): 10.0.2.2 is the host's 127.0.0.1.
-        self.proc = start(in_ns(HOST_NS, ["slirp4netns", "--configure", f"--mtu={mtu}", "--disable-dns",
-                                          "--netns-type=path", f"/run/netns/{guest}", "tap0"]),
-                          f"slirp4netns-{guest}.log")
+        # DNS (the DNS row): 10.0.2.3 forwards to /etc/resolv.conf's first nameserver, port 53;
+        # slirp4netns has no option for it, so it runs in a private mount namespace whose
+        # /etc/resolv.conf names 127.0.0.1 (the host namespace's dnsmasq).
+        cmd = ["slirp4netns", "--configure", f"--mtu={mtu}", "--netns-type=path", f"/run/netns/{guest}", "tap0"]
+        if self.args.dns_count:
+            cmd = WITH_RESOLV + [os.path.join(workdir, "resolv.conf")] + cmd
+        else:
+            cmd.insert(3, "--disable-dns")
+        self.proc = start(in_ns(HOST_NS, cmd), f"slirp4netns-{guest}.log")
         if not wait_until(lambda: (link_exists(guest, "tap0") and has_ipv4(guest, "tap0"))
                           or self.proc.poll() is not None, 5):
             raise RuntimeError("slirp4netns: tap0 not configured within 5 s")
@@ -250,6 +295,7 @@ class Slirp(Proxy):
 
 class Veth(Proxy):
     name = "veth"
+    dns_server = VETH_HOST_IP  # a dnsmasq of its own on the veth's host end
 
     def start(self, guest, mtu):
         sh(["ip", "-n", HOST_NS, "link", "add", "hv0", "mtu", str(mtu), "type", "veth", "peer", "name", "gv0",
@@ -259,9 +305,13 @@ class Veth(Proxy):
         sh(["ip", "-n", guest, "addr", "add", f"{VETH_GUEST_IP}/24", "dev", "gv0"])
         sh(["ip", "-n", HOST_NS, "link", "set", "hv0", "up"])
         sh(["ip", "-n", guest, "link", "set", "gv0", "up"])
+        if self.args.dns_count:  # not self.proc: that would count dnsmasq's CPU as the proxy's
+            self.dnsmasq = start(in_ns(HOST_NS, dnsmasq_args(VETH_HOST_IP)), f"dnsmasq-{guest}.log")
         return VETH_HOST_IP
 
     def stop(self):
+        stop(getattr(self, "dnsmasq", None))
+        self.dnsmasq = None
         subprocess.run(["ip", "-n", HOST_NS, "link", "del", "hv0"], stderr=subprocess.DEVNULL, timeout=10)
         return 0
 
@@ -314,6 +364,33 @@ def conn_client(conn_bench, guest, mode, server, port, count, seconds):
         return {"error": f"{mode} rc={r.returncode}: {r.stderr.strip()[:200]}"}
 
 
+def dns_client(dns_bench, guest, server, count, seconds):
+    args = [dns_bench, server, DNS_NAME, "--port", str(DNS_PORT), "--count", str(count), "--seconds", str(seconds)]
+    try:
+        r = subprocess.run(in_ns(guest, args), capture_output=True, text=True, timeout=seconds + 20)
+    except subprocess.TimeoutExpired:
+        return {"error": "dns client timed out"}
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError:
+        return {"error": f"dns rc={r.returncode}: {r.stderr.strip()[:200]}"}
+
+
+def wait_dns_ready(dns_bench, guest, server, seconds=10):
+    """The DNS path works once one query is answered (dnsmasq may still be starting)."""
+    last = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r = subprocess.run(in_ns(guest, [dns_bench, server, DNS_NAME, "--count", "1", "--warmup", "0",
+                                         "--timeout-ms", "300", "--seconds", "1"]),
+                           capture_output=True, text=True, timeout=10)
+        last = (r.stdout or r.stderr).strip()
+        if r.returncode == 0:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"no DNS answer through the proxy within {seconds} s: {last}")
+
+
 def wait_ready(conn_bench, guest, server, seconds=10):
     """The path works once one connect/read/close to the host server succeeds."""
     last = None
@@ -358,13 +435,20 @@ def run_cell(args, host, proxy, mtu, index):
     try:
         server = proxy.start(guest, mtu)
         wait_ready(args.conn_bench, guest, server)
+        if "dns" in args.rows and mtu in args.conn_mtus:
+            # First, while the proxy is fresh: no flows of the other rows still closing.
+            wait_dns_ready(args.dns_bench, guest, proxy.dns_server)
+            cell["dns"] = measured(proxy, lambda: dns_client(args.dns_bench, guest, proxy.dns_server,
+                                                             args.dns_count, args.dns_seconds))
         iperf_ip = VETH_HOST_IP if proxy.name == "veth" else "127.0.0.1"
         for key, rev in (("up", False), ("down", True)):
+            if "iperf" not in args.rows:
+                break
             res = measured(proxy, lambda: iperf(guest, server, args.iperf_seconds, rev))
             if res.get("error"):
                 host.restart_iperf(iperf_ip)  # a failed test can leave the server busy
             cell[key] = res
-        if mtu in args.conn_mtus:
+        if "conn" in args.rows and mtu in args.conn_mtus:
             cell["seq"] = measured(proxy, lambda: conn_client(args.conn_bench, guest, "seq", server, CLOSE_PORT,
                                                               args.seq_count, args.seq_seconds))
             time.sleep(0.5)
@@ -389,7 +473,11 @@ def profile_tapwire(args, guest, server, pid, mtu):
     out = {}
     jobs = [("up", ["iperf3", "-c", server, "-p", str(IPERF_PORT), "-t", str(args.iperf_seconds)]),
             ("down", ["iperf3", "-c", server, "-p", str(IPERF_PORT), "-t", str(args.iperf_seconds), "-R"])]
-    if mtu in args.conn_mtus:
+    jobs = jobs if "iperf" in args.rows else []
+    if "dns" in args.rows and mtu in args.conn_mtus:
+        jobs.append(("dns", [args.dns_bench, "192.168.65.1", DNS_NAME, "--count", "1000000", "--seconds",
+                             str(args.iperf_seconds)]))
+    if "conn" in args.rows and mtu in args.conn_mtus:
         jobs.append(("seq", [args.conn_bench, "seq", server, str(CLOSE_PORT), "--count", str(args.seq_count),
                              "--seconds", str(args.seq_seconds)]))
     for key, cmd in jobs:
@@ -437,12 +525,23 @@ def summarize(cells, names, mtus, conn_mtus):
                 vals = [c[key]["gbps"] for c in cells if c["proxy"] == name and c["mtu"] == mtu
                         and key in c and c[key].get("gbps") is not None]
                 runs = [c for c in cells if c["proxy"] == name and c["mtu"] == mtu]
+                if not any(key in c for c in runs):
+                    continue  # the row was not run
                 row = f"{label}, MTU {mtu} (Gbit/s)"
                 table[(row, name)] = f"{median(vals):.2f}" if vals else "failed"
                 if vals and len(vals) < len(runs):
                     table[(row, name)] += f" ({len(vals)}/{len(runs)} runs)"
         for mtu in conn_mtus:
             runs = [c for c in cells if c["proxy"] == name and c["mtu"] == mtu]
+            dns = [c["dns"] for c in runs if "dns" in c and c["dns"].get("answers") == c["dns"].get("requested")]
+            if any("dns" in c for c in runs):
+                row = "DNS query latency, median (p99), us" + (f", MTU {mtu}" if len(conn_mtus) > 1 else "")
+                table[(row, name)] = (f"{median([d['p50_us'] for d in dns]):.1f} ({median([d['p99_us'] for d in dns]):.0f})"
+                                      if dns else "failed")
+                if dns and len(dns) < len(runs):
+                    table[(row, name)] += f" ({len(dns)}/{len(runs)} runs)"
+            if not any("seq" in c for c in runs):
+                continue  # the connection rows were not run
             seq = [c["seq"]["per_second"] for c in runs if "seq" in c and c["seq"].get("per_second")
                    and not c["seq"].get("failure")]
             row = f"sequential connects/s, MTU {mtu}" if len(conn_mtus) > 1 else "sequential connects/s"
@@ -494,6 +593,12 @@ def raw_lines(cells):
                          + (f" (failed {f.get('failed')}, pending {f.get('pending')}, first error "
                             f"'{f.get('first_error')}')" if f.get('succeeded') != f.get('requested') else "")
                          + (f" {f['error']}" if f.get("error") else ""))
+        if "dns" in c:
+            d = c["dns"]
+            cpu = f", cpu {d['proxy_cpu_pct']}%" if "proxy_cpu_pct" in d else ""
+            parts.append(f"dns p50 {d.get('p50_us')} us p99 {d.get('p99_us')} us min {d.get('min_us')} us "
+                         f"({d.get('answers')} answers, lost {d.get('lost')}{cpu})"
+                         + (f" ERROR {d['error']}" if d.get("error") else ""))
         if c.get("error"):
             parts.append(f"ERROR {c['error']}")
         if c.get("exit") not in (None, 0, -15):
@@ -514,7 +619,7 @@ def machine_info():
     for line in r.stdout.splitlines():
         if line.startswith("Model name:"):
             model = line.split(":", 1)[1].strip()
-    pkgs = subprocess.run(["dpkg-query", "-W", "passt", "slirp4netns", "libslirp0", "iperf3"],
+    pkgs = subprocess.run(["dpkg-query", "-W", "passt", "slirp4netns", "libslirp0", "iperf3", "dnsmasq-base"],
                           capture_output=True, text=True, timeout=10).stdout.strip().replace("\t", " ")
     return {
         "cpu": model, "cpus": os.cpu_count(), "kernel": platform.release(),
@@ -540,6 +645,10 @@ def main():
     ap.add_argument("--seq-seconds", type=float, default=5)
     ap.add_argument("--flood", type=int, default=1000)
     ap.add_argument("--flood-seconds", type=float, default=30)
+    ap.add_argument("--rows", default="iperf,conn,dns", help="which rows: iperf, conn (connects and flood), dns")
+    ap.add_argument("--dns-count", type=int, default=2000,
+                    help="sequential DNS queries per cell in the DNS row (0: no DNS row, DNS off)")
+    ap.add_argument("--dns-seconds", type=float, default=30)
     ap.add_argument("--tapwire", default=None, help="daemon binary (default: build/bin/tapwire, "
                     "then build-bench/bin/tapwire)")
     ap.add_argument("--tapwire-args", default="", help="extra daemon flags, e.g. '--config FILE.json'")
@@ -558,6 +667,14 @@ def main():
             return 2
     args.mtus = [int(m) for m in args.mtus.split(",")]
     args.conn_mtus = [int(m) for m in args.conn_mtus.split(",") if m]
+    args.rows = {r for r in args.rows.split(",") if r}
+    if args.rows - {"iperf", "conn", "dns"}:
+        print(f"run.py: unknown rows {sorted(args.rows - {'iperf', 'conn', 'dns'})}", file=sys.stderr)
+        return 2
+    if "dns" not in args.rows:
+        args.dns_count = 0  # DNS off in every proxy, as before the row existed
+    elif args.dns_count <= 0:
+        args.rows.discard("dns")
     if "tapwire" in names:
         if args.tapwire is None:
             for cand in ("build/bin/tapwire", "build-bench/bin/tapwire"):
@@ -575,10 +692,17 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     args.conn_bench = os.path.join(workdir, "conn_bench")
     sh(["cc", "-O2", "-o", args.conn_bench, os.path.join(HERE, "conn_bench.c")], timeout=120)
+    args.dns_bench = os.path.join(workdir, "dns_bench")
+    if args.dns_count:
+        if not os.access("/usr/sbin/dnsmasq", os.X_OK):
+            print("run.py: the DNS row needs dnsmasq (Debian package dnsmasq; --dns-count 0 skips the row)",
+                  file=sys.stderr)
+            return 2
+        sh(["cc", "-O2", "-o", args.dns_bench, os.path.join(HERE, "dns_bench.c")], timeout=120)
 
     info = machine_info()
     log(f"workdir {workdir}; host namespace {HOST_NS}; tapwire {args.tapwire}")
-    host = Host(args.conn_bench)
+    host = Host(args.conn_bench, args.dns_count > 0)
     host.setup()
     proxies = [PROXIES[n](args) for n in names]
     cells = []

@@ -100,12 +100,9 @@ class LineServer:
                         self.open += 1
                     continue
                 c = key.fileobj
-                try:
-                    data = c.recv(4096)
-                except (BlockingIOError, InterruptedError):
+                data = recv_ready(c, 4096)
+                if data is None:
                     continue
-                except OSError:
-                    data = b""
                 if not data:
                     sel.unregister(c)
                     c.close()
@@ -160,6 +157,16 @@ class UdpEchoServer:
         self._stop = True
         self.thread.join(timeout=2)
         self.sock.close()
+
+
+def recv_ready(sock, size):
+    """recv on a non-blocking socket: the bytes, b"" at EOF or on an error, None if none yet."""
+    try:
+        return sock.recv(size)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
 
 
 def closed_port():

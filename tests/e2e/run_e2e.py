@@ -8,15 +8,17 @@ busybox ping reaches the gateway; a 50 MB file is fetched from, and one uploaded
 HTTP server on the host's 127.0.0.1 through the host alias (sha256 compared); a connect to
 a closed host port is refused in under a second; 2,000 concurrent connections to a host
 server are all served, and `tapwire ctl diagnostics` shows them while open and none after;
-a UDP datagram is echoed through the host alias; SIGTERM shuts the daemon down cleanly.
+a UDP datagram is echoed through the host alias; the gateway's DNS answers `dig` and glibc's
+`getent ahosts` (dns_checks.py: forward mode to dnsmasq and fixed_order_dns.py on 127.0.0.1,
+then a second daemon in host-resolver mode); SIGTERM shuts the daemon down cleanly.
 
 Usage:  run_e2e.py [--tapwire build/bin/tapwire] [--regenerate-fixture] [--keep]
   --regenerate-fixture  also re-record pcaps/e2e_short_run.pcap (DHCP, ping, 100 KB fetch,
                         refused connect, UDP echo; under 1 MB)
 Needs root (namespaces, tap) and /dev/net/tun: without them it prints one line
 "SKIPPED: <reason>", only the fixture check runs, and the run counts as skipped, never
-as passed. As root, a missing daemon binary or tool (ip, busybox) is a FAILURE, not a
-skip. Prints "e2e: N passed, N failed, N skipped" last; exit code 1 on any failure.
+as passed. As root, a missing daemon binary or tool (ip, busybox; for the DNS checks dig,
+getent, dnsmasq, unshare, mount) is a FAILURE, not a skip. Prints "e2e: N passed, N failed, N skipped" last; exit code 1 on any failure.
 Only loopback and namespace traffic; every wait is bounded; the namespace and every
 process are cleaned up by name and pid, also on failure or interruption.
 """
@@ -38,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
+import dns_checks  # noqa: E402
 import host_servers  # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -190,16 +193,17 @@ class Guest:
 
 
 class Daemon:
-    def __init__(self, binary, guest, workdir, pcap, tag):
+    def __init__(self, binary, guest, workdir, pcap, tag, dns_args=("--dns-mode", "off"), wrapper=()):
+        """`dns_args` must name loopback upstreams or turn DNS off: the default forward mode
+        would send to /etc/resolv.conf's servers, off loopback. `wrapper` prefixes the
+        command (it must exec the daemon, so that the pid stays the daemon's)."""
         self.control = os.path.join(workdir, f"control-{tag}.sock")
         self.log_path = os.path.join(workdir, f"tapwire-{tag}.log")
         self.pcap = pcap
         self.binary = binary
         self.log = open(self.log_path, "w")
-        args = [binary, "--tap", "tw0", "--netns", guest.path, "--allow-outbound", "127.0.0.0/8",
-                "--control", self.control, "--pcap", pcap, "--stats-interval", "0s",
-                # No DNS: the default would forward to /etc/resolv.conf's server, off loopback.
-                "--dns-mode", "off"]
+        args = list(wrapper) + [binary, "--tap", "tw0", "--netns", guest.path, "--allow-outbound", "127.0.0.0/8",
+                                "--control", self.control, "--pcap", pcap, "--stats-interval", "0s"] + list(dns_args)
         self.proc = start(args, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout=5.0):
@@ -331,7 +335,8 @@ def full_run(results, binary, workdir, flood_count):
     http = host_servers.HttpFileServer(www)
     lines = host_servers.LineServer(backlog=4096)
     udp = host_servers.UdpEchoServer()
-    daemon = Daemon(binary, guest, workdir, os.path.join(workdir, "full.pcap"), "full")
+    dns = dns_checks.Upstreams(workdir, start)
+    daemon = Daemon(binary, guest, workdir, os.path.join(workdir, "full.pcap"), "full", dns.daemon_args())
     try:
         started = daemon.wait_ready() and guest.wait_for_link("tw0")
         if not results.check("daemon starts, tap in the namespace", started, "" if started else daemon.log_tail()):
@@ -372,6 +377,7 @@ def full_run(results, binary, workdir, flood_count):
         r = guest_tool(guest, ["udp-echo", HOST_ALIAS, udp.port], timeout=10)
         results.check("UDP echo through the host alias", r.returncode == 0, (r.stdout + r.stderr).strip())
 
+        dns_checks.forward_checks(results, guest, dns, workdir)
         flood_check(results, guest, daemon, lines, flood_count)
         control_errors_check(results, daemon)
     finally:
@@ -381,11 +387,47 @@ def full_run(results, binary, workdir, flood_count):
         http.stop()
         lines.stop()
         udp.stop()
+        dns.stop()
         guest.delete()
     with open(daemon.pcap, "rb") as f:
         magic = f.read(4)
     results.check("capture written and flushed", magic == bytes.fromhex("4d3cb2a1"),
                   f"{os.path.getsize(daemon.pcap)} bytes, nanosecond pcap")
+
+
+def dns_host_mode_run(results, binary, workdir):
+    """A daemon with --dns-mode host in a private mount namespace whose /etc/resolv.conf
+    names the fixed-order server on 127.53.x.y:53; the guest asks the gateway."""
+    errors = dns_checks.missing_tools()
+    if not dns_checks.tools_ok(results, "dns host mode: ", errors):
+        return
+    upstream, address = dns_checks.host_mode_upstream(start, workdir)
+    if not results.check("dns host mode: fixed-order server on a loopback port 53", upstream is not None, address):
+        return
+    conf = dns_checks.write_resolv_conf(os.path.join(workdir, "host-mode-resolv.conf"), address)
+    guest = Guest("d", workdir)
+    wrapper = ["unshare", "-m", "--propagation", "private", "sh", "-c", dns_checks.WITH_RESOLV, conf]
+    daemon = Daemon(binary, guest, workdir, os.path.join(workdir, "dns-host.pcap"), "dnshost",
+                    ["--dns-mode", "host"], wrapper)
+    try:
+        started = daemon.wait_ready() and guest.wait_for_link("tw0")
+        if not results.check("dns host mode: daemon starts in a private mount namespace", started,
+                             "" if started else daemon.log_tail()):
+            return
+        r, lease = guest.dhcp("tw0")
+        if not results.check("dns host mode: dhcp lease", lease.startswith("192.168.65."),
+                             lease or (r.stdout + r.stderr).strip()):
+            return
+        dns_checks.host_mode_checks(results, guest, daemon)
+    finally:
+        rc, took = daemon.stop()
+        results.check("dns host mode: SIGTERM, exit 0", rc == 0, f"exit {rc} in {took:.2f} s")
+        upstream.terminate()
+        try:
+            upstream.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            upstream.kill()
+        guest.delete()
 
 
 def flood_check(results, guest, daemon, lines, count):
@@ -544,6 +586,7 @@ def main():
             if args.regenerate_fixture:
                 short_run(results, args.tapwire, workdir)
             full_run(results, args.tapwire, workdir, args.flood)
+            dns_host_mode_run(results, args.tapwire, workdir)
         finally:
             cleanup()
             if args.keep or results.failed:
