@@ -40,7 +40,9 @@ std::optional<std::vector<std::uint8_t>> DnsForwarder::start(Instant now, DnsQue
   if (plan.empty()) {  // nowhere to ask
     return dns_local_reply(query, wire::dns_rcode::SERVFAIL).encode();
   }
-  auto udp = ctx_.host.udp_open(host::Endpoint{wire::Ipv4Addr{}, 0});
+  now_ = now;
+  used_ = true;
+  auto udp = take_socket();
   if (!udp) {
     ctx_.stats.drop(Drop::dns_no_socket);
     return dns_local_reply(query, wire::dns_rcode::SERVFAIL).encode();
@@ -55,7 +57,6 @@ std::optional<std::vector<std::uint8_t>> DnsForwarder::start(Instant now, DnsQue
   q->plan = std::move(plan);
   q->udp = *udp;
   const Key key = slot_key(id);
-  ctx_.handles.add(q->udp, *this, "dns upstream socket");
   by_handle_[q->udp] = key;
   Query& ref = *q;
   queries_[key] = std::move(q);
@@ -102,17 +103,60 @@ void DnsForwarder::on_timeout(Instant now, Query& q) {
 }
 
 void DnsForwarder::poll(Instant now) {
+  now_ = now;
   while (auto id = timers_.pop_due(now)) {
     auto it = queries_.find(slot_key(*id));
     if (it != queries_.end()) on_timeout(now, *it->second);
+  }
+  top_up_spares();
+}
+
+std::optional<Instant> DnsForwarder::poll_at() const {
+  if (used_ && spares_.size() < kSpareSockets) return now_;  // spares to open
+  return timers_.next_deadline();
+}
+
+// ---- sockets -------------------------------------------------------------------------------
+
+Result<host::Handle> DnsForwarder::take_socket() {
+  if (!spares_.empty()) {
+    const host::Handle h = spares_.back();
+    spares_.pop_back();
+    return h;
+  }
+  auto h = ctx_.host.udp_open(host::Endpoint{wire::Ipv4Addr{}, 0});
+  if (h) ctx_.handles.add(*h, *this, "dns upstream socket");
+  return h;
+}
+
+void DnsForwarder::top_up_spares() {
+  while (used_ && spares_.size() < kSpareSockets) {
+    auto h = ctx_.host.udp_open(host::Endpoint{wire::Ipv4Addr{}, 0});
+    if (!h) {
+      used_ = false;  // no fds to spare: open per query until the next one succeeds
+      return;
+    }
+    ctx_.handles.add(*h, *this, "dns upstream socket");
+    spares_.push_back(*h);
+  }
+}
+
+void DnsForwarder::drain_spare(host::Handle h) {
+  host::Endpoint from;
+  while (ctx_.host.udp_recv_from(h, MutBytes(rx_.data(), rx_.size()), &from, nullptr)) {
+    ctx_.stats.drop(Drop::dns_upstream_mismatch);
   }
 }
 
 // ---- UDP answers ---------------------------------------------------------------------------
 
 void DnsForwarder::on_host_event(Instant now, const host::HostEvent& event) {
+  now_ = now;
   auto h = by_handle_.find(event.handle);
-  if (h == by_handle_.end()) return;
+  if (h == by_handle_.end()) {
+    if (event.kind == host::HostEventKind::readable) drain_spare(event.handle);
+    return;
+  }
   auto it = queries_.find(h->second);
   if (it == queries_.end()) return;
   Query& q = *it->second;
@@ -269,11 +313,11 @@ void DnsForwarder::close_handles(Query& q) {
 }
 
 void DnsForwarder::finish(Instant now, Query& q, std::vector<std::uint8_t> reply) {
-  const DnsQueryId id = q.id;
+  // The answer first: closing the sockets is not the client's business.
+  sink_.answer(now, q.id, std::move(reply));
   close_handles(q);
-  timers_.cancel(id);
-  queries_.erase(slot_key(id));  // q is gone from here on
-  sink_.answer(now, id, std::move(reply));
+  timers_.cancel(q.id);
+  queries_.erase(slot_key(q.id));  // q is gone from here on
 }
 
 void DnsForwarder::cancel(DnsQueryId id) {
@@ -290,6 +334,9 @@ void DnsForwarder::shutdown() {
     timers_.cancel(q->id);
   }
   queries_.clear();
+  for (host::Handle& h : spares_) close_handle(h);
+  spares_.clear();
+  used_ = false;
 }
 
 void DnsForwarder::leaks(std::vector<std::string>& out) const {

@@ -23,7 +23,11 @@
 //   counted (drop.dns_upstream_mismatch); unparsable ones too (drop.dns_upstream_malformed),
 //   and the query keeps waiting for the real answer.
 // The upstream sockets are the proxy's own (HandleOwners), counted by HostNet like
-// any other and not subject to allow_outbound.
+// any other and not subject to allow_outbound. Opening and closing them stays off a
+// query's critical path: once the forwarder has been used it keeps kSpareSockets
+// opened ahead of need (topped up from poll), each still used for one query only so
+// every query keeps its own source port; a finished query's socket is closed after
+// its answer went out. A datagram reaching a spare socket is read and dropped.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +48,8 @@ namespace tapwire::proxy {
 
 class DnsForwarder final : public DnsResolver {
  public:
+  static constexpr std::size_t kSpareSockets = 4;
+
   DnsForwarder(FlowContext& ctx, DnsAnswerSink& sink, Rng rng, Logger logger);
   ~DnsForwarder() override;
 
@@ -51,7 +57,7 @@ class DnsForwarder final : public DnsResolver {
                                                  Bytes raw, DnsTransport transport) override;
   void cancel(DnsQueryId id) override;
   void poll(Instant now) override;
-  std::optional<Instant> poll_at() const override { return timers_.next_deadline(); }
+  std::optional<Instant> poll_at() const override;
   void shutdown() override;
   void leaks(std::vector<std::string>& out) const override;
   std::vector<DnsUpstreamStatus> upstream_status() const override { return upstreams_.status(); }
@@ -81,6 +87,10 @@ class DnsForwarder final : public DnsResolver {
   void finish(Instant now, Query& q, std::vector<std::uint8_t> reply);
   void servfail(Instant now, Query& q);
   void close_handle(host::Handle& h);
+  // A socket for a new query: a spare one, else a fresh one.
+  Result<host::Handle> take_socket();
+  void top_up_spares();
+  void drain_spare(host::Handle h);
   void close_handles(Query& q);
 
   FlowContext& ctx_;
@@ -92,6 +102,9 @@ class DnsForwarder final : public DnsResolver {
   std::unordered_map<host::Handle, Key> by_handle_;
   TimerHeap<DnsQueryId> timers_;
   std::vector<std::uint8_t> rx_;  // one datagram
+  std::vector<host::Handle> spares_;
+  bool used_ = false;           // spares are kept once the first query came
+  Instant now_ = Instant::epoch();
 };
 
 }  // namespace tapwire::proxy

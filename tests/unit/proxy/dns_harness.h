@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stack/proxy/dns_forwarder.h"
 #include "stack/wire/dns.h"
 #include "tests/unit/proxy/proxy_harness.h"
 
@@ -100,6 +101,24 @@ inline std::vector<host::Handle> open_sockets(Harness& h, fakes::FakeHostNet::Ki
   for (host::Handle s : h.host.opened())
     if (h.host.is_open(s) && h.host.socket(s)->kind == kind) out.push_back(s);
   return out;
+}
+
+// The open upstream UDP sockets that carry a query (spares have sent nothing).
+inline std::vector<host::Handle> query_sockets(Harness& h) {
+  std::vector<host::Handle> out;
+  for (host::Handle s : open_sockets(h, Kind::udp))
+    if (!h.host.socket(s)->udp_out.empty()) out.push_back(s);
+  return out;
+}
+
+// No leaks, and the only host sockets left open are the forwarder's unused spares.
+inline void check_no_leaks_but_spares(Harness& h) {
+  const auto leaks = h.proxy.leaks();
+  for (const auto& l : leaks) BOOST_TEST_MESSAGE("leak: " << l);
+  BOOST_CHECK(leaks.empty());
+  BOOST_CHECK(query_sockets(h).empty());
+  BOOST_CHECK_EQUAL(h.host.open_count(), open_sockets(h, Kind::udp).size());
+  BOOST_CHECK_LE(h.host.open_count(), DnsForwarder::kSpareSockets);
 }
 
 // The datagrams sent on `socket` to `to`.
