@@ -20,6 +20,7 @@ struct DnsForwarder::Query {
   std::vector<std::uint32_t> asked;   // servers of the current group being asked
   std::vector<bool> failed;           // per asked server: answered SERVFAIL/REFUSED
   host::Handle udp;
+  std::uint32_t udp_uses = 0;  // queries the socket served, this one included
   // The TCP retry of a truncated answer.
   host::Handle tcp;
   std::uint32_t tcp_server = 0;
@@ -55,7 +56,8 @@ std::optional<std::vector<std::uint8_t>> DnsForwarder::start(Instant now, DnsQue
   store_be16(q->wire.data(), q->sent_id);
   q->transport = transport;
   q->plan = std::move(plan);
-  q->udp = *udp;
+  q->udp = udp->handle;
+  q->udp_uses = udp->uses + 1;
   const Key key = slot_key(id);
   by_handle_[q->udp] = key;
   Query& ref = *q;
@@ -112,32 +114,53 @@ void DnsForwarder::poll(Instant now) {
 }
 
 std::optional<Instant> DnsForwarder::poll_at() const {
-  if (used_ && spares_.size() < kSpareSockets) return now_;  // spares to open
+  if (spares_.size() < spare_target()) return now_;  // spares to open
   return timers_.next_deadline();
 }
 
 // ---- sockets -------------------------------------------------------------------------------
 
-Result<host::Handle> DnsForwarder::take_socket() {
+Result<DnsForwarder::Socket> DnsForwarder::take_socket() {
   if (!spares_.empty()) {
-    const host::Handle h = spares_.back();
+    const std::size_t i = static_cast<std::size_t>(rng_.below(spares_.size()));
+    const Socket s = spares_[i];
+    spares_[i] = spares_.back();
     spares_.pop_back();
-    return h;
+    return s;
   }
   auto h = ctx_.host.udp_open(host::Endpoint{wire::Ipv4Addr{}, 0});
-  if (h) ctx_.handles.add(*h, *this, "dns upstream socket");
-  return h;
+  if (!h) return h.error();
+  ctx_.handles.add(*h, *this, "dns upstream socket");
+  return Socket{*h, 0};
+}
+
+void DnsForwarder::return_socket(Query& q) {
+  if (!q.udp.valid()) return;
+  by_handle_.erase(q.udp);
+  if (q.udp_uses < kSocketUses && spares_.size() < kSpareSockets) {
+    spares_.push_back(Socket{q.udp, q.udp_uses});
+    q.udp = host::Handle{};
+  } else {
+    close_handle(q.udp);
+  }
+}
+
+// Idle sockets wanted: enough that busy and idle ones make kSpareSockets, and at least
+// one idle for the next query; none before the first query.
+std::size_t DnsForwarder::spare_target() const {
+  if (!used_) return 0;
+  return std::max<std::size_t>(1, queries_.size() < kSpareSockets ? kSpareSockets - queries_.size() : 0);
 }
 
 void DnsForwarder::top_up_spares() {
-  while (used_ && spares_.size() < kSpareSockets) {
+  while (spares_.size() < spare_target()) {
     auto h = ctx_.host.udp_open(host::Endpoint{wire::Ipv4Addr{}, 0});
     if (!h) {
       used_ = false;  // no fds to spare: open per query until the next one succeeds
       return;
     }
     ctx_.handles.add(*h, *this, "dns upstream socket");
-    spares_.push_back(*h);
+    spares_.push_back(Socket{*h, 0});
   }
 }
 
@@ -313,8 +336,9 @@ void DnsForwarder::close_handles(Query& q) {
 }
 
 void DnsForwarder::finish(Instant now, Query& q, std::vector<std::uint8_t> reply) {
-  // The answer first: closing the sockets is not the client's business.
+  // The answer first: what happens to the sockets is not the client's business.
   sink_.answer(now, q.id, std::move(reply));
+  return_socket(q);
   close_handles(q);
   timers_.cancel(q.id);
   queries_.erase(slot_key(q.id));  // q is gone from here on
@@ -334,7 +358,7 @@ void DnsForwarder::shutdown() {
     timers_.cancel(q->id);
   }
   queries_.clear();
-  for (host::Handle& h : spares_) close_handle(h);
+  for (Socket& s : spares_) close_handle(s.handle);
   spares_.clear();
   used_ = false;
 }

@@ -24,10 +24,14 @@
 //   and the query keeps waiting for the real answer.
 // The upstream sockets are the proxy's own (HandleOwners), counted by HostNet like
 // any other and not subject to allow_outbound. Opening and closing them stays off a
-// query's critical path: once the forwarder has been used it keeps kSpareSockets
-// opened ahead of need (topped up from poll), each still used for one query only so
-// every query keeps its own source port; a finished query's socket is closed after
-// its answer went out. A datagram reaching a spare socket is read and dropped.
+// query's critical path: once the forwarder has been used it keeps sockets ready
+// (topped up from poll: idle and busy ones make kSpareSockets, and one is always idle). A query takes one of them at random and has it to
+// itself; when its answer has gone out the socket goes back to the pool, until it has
+// served kSocketUses queries and is closed (a fresh one, with a fresh port, takes its
+// place). So the source port changes every few queries and is one of several, on top
+// of the random id per query (RFC 5452 §9.2 asks for both; a socket per query costs
+// five system calls, a third of the whole path, measured in bench/RESULTS.md). A
+// datagram reaching an idle socket is read and dropped.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +53,7 @@ namespace tapwire::proxy {
 class DnsForwarder final : public DnsResolver {
  public:
   static constexpr std::size_t kSpareSockets = 4;
+  static constexpr std::uint32_t kSocketUses = 16;
 
   DnsForwarder(FlowContext& ctx, DnsAnswerSink& sink, Rng rng, Logger logger);
   ~DnsForwarder() override;
@@ -87,8 +92,15 @@ class DnsForwarder final : public DnsResolver {
   void finish(Instant now, Query& q, std::vector<std::uint8_t> reply);
   void servfail(Instant now, Query& q);
   void close_handle(host::Handle& h);
-  // A socket for a new query: a spare one, else a fresh one.
-  Result<host::Handle> take_socket();
+  struct Socket {
+    host::Handle handle;
+    std::uint32_t uses = 0;
+  };
+  // A socket for a new query: an idle one at random, else a fresh one.
+  Result<Socket> take_socket();
+  // Back to the pool after a query, or closed (worn out, or the pool is full).
+  void return_socket(Query& q);
+  std::size_t spare_target() const;
   void top_up_spares();
   void drain_spare(host::Handle h);
   void close_handles(Query& q);
@@ -102,7 +114,7 @@ class DnsForwarder final : public DnsResolver {
   std::unordered_map<host::Handle, Key> by_handle_;
   TimerHeap<DnsQueryId> timers_;
   std::vector<std::uint8_t> rx_;  // one datagram
-  std::vector<host::Handle> spares_;
+  std::vector<Socket> spares_;
   bool used_ = false;           // spares are kept once the first query came
   Instant now_ = Instant::epoch();
 };

@@ -6,6 +6,8 @@
 // retry, failover and health rules, TCP for truncated answers, the in-flight limits.
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "tests/unit/proxy/dns_harness.h"
 
@@ -81,7 +83,8 @@ BOOST_AUTO_TEST_CASE(relays_the_upstream_reply_byte_for_byte) {
   BOOST_CHECK_EQUAL(got.questions[0].name.to_text(), "WwW.ExAmPlE.TeSt");
   BOOST_CHECK(got.header.ad && got.header.ra && !got.header.aa);
   BOOST_CHECK_NE(sent_id, 0x1234);
-  BOOST_CHECK(!h.host.is_open(s));  // one socket per query, closed with it
+  BOOST_CHECK(h.host.is_open(s));  // back in the pool, idle
+  BOOST_CHECK_EQUAL(h.proxy.dns_status().inflight, 0u);
   BOOST_CHECK_EQUAL(open_sockets(h, Kind::udp).size(), DnsForwarder::kSpareSockets);  // opened ahead of need
   BOOST_CHECK_EQUAL(h.stat("dns.forwarded"), 1u);
   BOOST_CHECK_EQUAL(h.stat("dns.upstream_answers"), 1u);
@@ -97,10 +100,11 @@ BOOST_AUTO_TEST_CASE(later_queries_take_sockets_opened_ahead_of_need) {
   const auto opens = h.host.counters().udp_opens;
   const host::Handle spare = open_sockets(h, Kind::udp).back();
   send_udp(h, query(2, "b.test", dns_type::A));
-  BOOST_CHECK_EQUAL(query_sockets(h).size(), 2u);
-  BOOST_CHECK(std::find(query_sockets(h).begin(), query_sockets(h).end(), first) != query_sockets(h).end());
+  const auto busy = query_sockets(h, 0);
+  BOOST_CHECK_EQUAL(busy.size(), 2u);  // one each
+  BOOST_CHECK(std::find(busy.begin(), busy.end(), first) != busy.end());
   h.settle();
-  BOOST_CHECK_EQUAL(h.host.counters().udp_opens, opens + 1);  // the spare taken is replaced after
+  BOOST_CHECK_EQUAL(h.host.counters().udp_opens, opens);  // none opened for the second query
   // A stray datagram to a spare is read and dropped.
   for (host::Handle s : open_sockets(h, Kind::udp)) {
     if (!h.host.socket(s)->udp_out.empty() || s == spare) continue;
@@ -111,6 +115,35 @@ BOOST_AUTO_TEST_CASE(later_queries_take_sockets_opened_ahead_of_need) {
     BOOST_CHECK(h.host.socket(s)->udp_in.empty());
     break;
   }
+}
+
+// Idle sockets are reused, each for at most kSocketUses queries, then replaced.
+BOOST_AUTO_TEST_CASE(sockets_are_reused_a_bounded_number_of_times) {
+  Harness h(forwarding({"10.0.0.53"}));
+  std::set<std::uint16_t> ids;
+  std::map<std::uint64_t, std::size_t> answered;  // datagrams answered, by socket
+  for (std::uint16_t i = 0; i < 100; ++i) {
+    send_udp(h, query(i, "r.test", dns_type::A));
+    host::Handle s{};
+    for (host::Handle c : open_sockets(h, Kind::udp))
+      if (h.host.socket(c)->udp_out.size() > answered[slot_key(c)]) s = c;
+    BOOST_REQUIRE(s.valid());
+    const Frame sent = h.host.socket(s)->udp_out.back().bytes;
+    ++answered[slot_key(s)];
+    ids.insert(load_be16(sent.data()));
+    BOOST_REQUIRE_LE(h.host.socket(s)->udp_out.size(), DnsForwarder::kSocketUses);  // never worn past its uses
+    const auto r = reply_to(sent, {a("r.test", "192.0.2.1")});
+    h.host.script_udp_datagram(s, kA, Bytes(r.data(), r.size()));
+    h.settle();
+    BOOST_REQUIRE_EQUAL(udp_replies(h).size(), 1u);
+  }
+  // 100 uses: the 4 sockets still open hold at most 4 x 15, so at least 3 wore out and
+  // were replaced; at most 100 / 16 did.
+  const auto opens = h.host.counters().udp_opens;
+  BOOST_CHECK_GE(opens, DnsForwarder::kSpareSockets + 3);
+  BOOST_CHECK_LE(opens, DnsForwarder::kSpareSockets + 100 / DnsForwarder::kSocketUses);
+  BOOST_CHECK_GT(ids.size(), 90u);  // a fresh random id per query
+  check_no_leaks_but_spares(h);
 }
 
 // Datagrams that are not the answer to our query are ignored and counted; the query
@@ -237,7 +270,7 @@ BOOST_AUTO_TEST_CASE(a_group_is_asked_together_and_the_first_answer_wins) {
   BOOST_REQUIRE_EQUAL(replies.size(), 1u);
   const DnsMessage r = parse(Bytes(replies[0].data(), replies[0].size()));
   BOOST_CHECK(std::get<wire::DnsRdataA>(r.answers.at(0).rdata).addr == *wire::Ipv4Addr::parse("192.0.2.54"));
-  BOOST_CHECK(!h.host.is_open(s));
+  BOOST_CHECK_EQUAL(h.proxy.dns_status().inflight, 0u);
 }
 
 // offline_after failures in a row: skipped; one live query per probe_interval still
@@ -405,7 +438,7 @@ BOOST_AUTO_TEST_CASE(in_flight_limits_drop_and_count) {
   c.dns.max_inflight_per_client = 2;
   Harness h(c);
   for (std::uint16_t i = 0; i < 3; ++i) send_udp(h, query(60 + i, "n" + std::to_string(i) + ".test", dns_type::A));
-  BOOST_CHECK_EQUAL(query_sockets(h).size(), 2u);
+  BOOST_CHECK_EQUAL(query_sockets(h, 0).size(), 2u);
   BOOST_CHECK_EQUAL(h.stat("drop.dns_inflight_limit"), 1u);
   BOOST_CHECK_EQUAL(h.proxy.dns_status().inflight, 2u);
   // Built-in names need no resolver and are never limited.

@@ -92,6 +92,7 @@ class FakeHostNet final : public host::HostNet {
   struct Datagram {
     host::Endpoint peer;  // `from` for received, `to` for sent
     Frame bytes;
+    std::uint64_t seq = 0;  // sent: the order of all sends on every socket
   };
   struct Echo {
     wire::Ipv4Addr peer;  // `from` for received, `to` for sent
@@ -229,7 +230,7 @@ class FakeHostNet final : public host::HostNet {
     Socket* s = find(h);
     if (s == nullptr || s->kind != Kind::udp) return make_error(Errc::not_found, "fake: stale handle");
     if (udp_send_error) return make_error(*udp_send_error, "fake: scripted send failure");
-    s->udp_out.push_back(Datagram{to, Frame(datagram.begin(), datagram.end())});
+    s->udp_out.push_back(Datagram{to, Frame(datagram.begin(), datagram.end()), ++udp_sends_});
     return datagram.size();
   }
   Result<std::size_t> udp_recv_from(host::Handle h, MutBytes out, host::Endpoint* from,
@@ -289,6 +290,8 @@ class FakeHostNet final : public host::HostNet {
   }
 
   host::HostNetCounters counters() const override { return counters_; }
+  // Datagrams sent so far on every socket (the seq of the latest).
+  std::uint64_t udp_sends() const { return udp_sends_; }
 
   // --- the test plays the host network ---
   // Finishes a pending resolve() with `answer`.
@@ -433,6 +436,7 @@ class FakeHostNet final : public host::HostNet {
   // closed handle's index out of use for as long as possible.
   SlotTable<std::unique_ptr<Socket>, host::Handle, SlotReuse::oldest_first> sockets_;
   std::vector<std::unique_ptr<Socket>> retired_;
+  std::uint64_t udp_sends_ = 0;
   std::vector<host::Handle> opened_;
   std::vector<host::Handle> closed_;
   std::vector<host::Handle> aborted_;
