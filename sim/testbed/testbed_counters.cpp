@@ -44,9 +44,26 @@ constexpr GuestCounterField kGuestFields[] = {
     {"link_full", &GuestCounters::link_full},
 };
 
+constexpr GuestDnsCounterField kGuestDnsFields[] = {
+    {"queries", &GuestDnsCounters::queries},
+    {"udp_sent", &GuestDnsCounters::udp_sent},
+    {"tcp_channels", &GuestDnsCounters::tcp_channels},
+    {"tcp_fallbacks", &GuestDnsCounters::tcp_fallbacks},
+    {"answered", &GuestDnsCounters::answered},
+    {"rejected", &GuestDnsCounters::rejected},
+    {"timed_out", &GuestDnsCounters::timed_out},
+    {"failed", &GuestDnsCounters::failed},
+    {"ignored_wrong_source", &GuestDnsCounters::ignored_wrong_source},
+    {"ignored_wrong_id", &GuestDnsCounters::ignored_wrong_id},
+    {"ignored_wrong_question", &GuestDnsCounters::ignored_wrong_question},
+    {"ignored_malformed", &GuestDnsCounters::ignored_malformed},
+};
+
 void add_guest_counters(const GuestVm& guest, std::map<std::string, std::uint64_t>& out) {
   const GuestCounters& g = guest.counters();
   for (const GuestCounterField& f : kGuestFields) out[std::string("guest.") + f.name] = g.*(f.field);
+  const GuestDnsCounters& d = guest.dns().counters();
+  for (const GuestDnsCounterField& f : kGuestDnsFields) out[std::string("guest.dns.") + f.name] = d.*(f.field);
   out["guest.dhcp.discovers_sent"] = guest.dhcp().stats().discovers_sent;
   out["guest.dhcp.requests_sent"] = guest.dhcp().stats().requests_sent;
   out["guest.dhcp.acks"] = guest.dhcp().stats().acks;
@@ -61,6 +78,7 @@ void add_guest_leaks(const GuestVm& guest, std::vector<std::string>& out) {
   add(g.tcp_connections, "TCP connections");
   add(g.open_apps, "unfinished TCP apps");
   add(g.pending_injects, "frames waiting to be injected");
+  add(g.pending_dns_queries, "DNS queries not done");
   add(g.active_floods, "active floods");
 }
 
@@ -68,6 +86,7 @@ void add_guest_leaks(const GuestVm& guest, std::vector<std::string>& out) {
 
 std::span<const LinkCounterField> link_counter_fields() { return kLinkFields; }
 std::span<const GuestCounterField> guest_counter_fields() { return kGuestFields; }
+std::span<const GuestDnsCounterField> guest_dns_counter_fields() { return kGuestDnsFields; }
 
 void add_host_counters(const SimHostNet& host, std::map<std::string, std::uint64_t>& out) {
   const host::HostNetCounters c = host.counters();

@@ -5,6 +5,7 @@
 // Names: proxy.<counter> and proxy.drop.<reason> (the proxy's stats()),
 // proxy.port.would_block, link.<to_guest|to_proxy>.<LinkCounters field> and .dropped,
 // capture.<dir>.frames/bytes/largest, guest.<GuestCounters field>, guest.dhcp.*,
+// guest.dns.<GuestDnsCounters field>,
 // guest.port.would_block (with a guest), host.* (host_counters), world.steps,
 // world.events_run, world.polls, world.frames_digested.
 #pragma once
@@ -32,6 +33,13 @@ struct GuestCounterField {
   std::uint64_t GuestCounters::*field;
 };
 std::span<const GuestCounterField> guest_counter_fields();
+
+// The guest's stub resolver (sim/guest/dns_stub.h), under "guest.dns.".
+struct GuestDnsCounterField {
+  const char* name;
+  std::uint64_t GuestDnsCounters::*field;
+};
+std::span<const GuestDnsCounterField> guest_dns_counter_fields();
 
 // The simulated host's counters, under "host." (open_handles, tcp_connects,
 // fd_limit_hits, ...).
