@@ -84,7 +84,7 @@ void DnsHostResolver::on_host_event(Instant now, const host::HostEvent& event) {
   wire::DnsMessage reply = dns_local_reply(lookup.client, rcode);
   reply.answers = std::move(records);
   if (rcode == wire::dns_rcode::SERVFAIL) ctx_.stats.add(Counter::dns_servfail);
-  if (rcode == wire::dns_rcode::NXDOMAIN) ctx_.stats.add(Counter::dns_nxdomain);
+  // NXDOMAIN is counted by DnsService::answer, for every resolver alike.
   if (rcode == wire::dns_rcode::NOERROR && reply.answers.empty()) ctx_.stats.add(Counter::dns_nodata);
   finish(now, key, reply.encode());
 }
