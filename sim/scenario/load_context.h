@@ -67,7 +67,7 @@ void read_reference(LoadContext& ctx, const JsonNode& n, std::string_view key, R
 void read_optional_comparison(JsonReader& r, const JsonNode& n, std::string_view key, std::optional<Comparison>& out);
 
 // DNS (load_dns.cpp): the host section's `dns_servers` and `resolver`, the dns_query
-// action, the `dns` / `dns_server` conditions (`subject` is which) and at_end
+// action, the `dns_query` / `dns_server` conditions (`subject` is which) and at_end
 // `strict_check`.
 void read_host_dns(JsonReader& r, const JsonNode& host, HostConfig& out);
 void read_dns_query_action(LoadContext& ctx, const JsonNode& n, DnsQueryAction& out);

@@ -274,12 +274,12 @@ std::optional<Condition> read_dns_condition(LoadContext& ctx, const JsonNode& n,
     return c;
   }
   DnsCondition k;
-  if (!r.object(n, keys({"dns", "done", "timed_out", "rcode", "answers", "answer_count", "truncated",
+  if (!r.object(n, keys({"dns_query", "done", "timed_out", "rcode", "answers", "answer_count", "truncated",
                          "fell_back_to_tcp", "rejected", "flags", "query_id", "question_echoed", "transport",
                          "answered_within", "udp_sends"}))) {
     return std::nullopt;
   }
-  read_reference(ctx, n, "dns", RefKind::dns, k.dns);
+  read_reference(ctx, n, "dns_query", RefKind::dns, k.dns);
   for (auto [key, field] : {std::pair{"done", &k.done}, std::pair{"timed_out", &k.timed_out},
                             std::pair{"truncated", &k.truncated}, std::pair{"fell_back_to_tcp", &k.fell_back_to_tcp},
                             std::pair{"question_echoed", &k.question_echoed}}) {

@@ -13,7 +13,7 @@ namespace {
 
 using Keys = std::vector<std::string_view>;
 
-constexpr std::string_view kSubjects[] = {"conn", "ping", "dhcp", "udp", "stat", "frame", "server", "dns", "dns_server"};
+constexpr std::string_view kSubjects[] = {"conn", "ping", "dhcp", "udp", "stat", "frame", "server", "dns_query", "dns_server"};
 
 // RFC 9293 state names, spelled as tcp::to_string(State) spells them.
 constexpr std::string_view kTcpStates[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
@@ -73,7 +73,7 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
   }
   std::string_view subject = present.front();
   extra.push_back("note");
-  if (subject == "dns" || subject == "dns_server") {
+  if (subject == "dns_query" || subject == "dns_server") {
     auto c = read_dns_condition(ctx, n, subject, extra);
     if (c) {
       if (auto note = r.member(n, "note")) r.read(*note, c->note);

@@ -80,7 +80,7 @@ void perform_dns_query(RunState& st, const DnsQueryAction& a, const std::string&
 }
 
 std::string describe_dns(const DnsCondition& c) {
-  std::string s = "dns " + c.dns;
+  std::string s = "dns_query " + c.dns;
   auto b = [&s](const char* what, const std::optional<bool>& v) {
     if (v) s += std::string(", ") + what + " == " + (*v ? "true" : "false");
   };

@@ -349,7 +349,7 @@ using DnsRecordTexts = std::vector<wire::DnsRecordText>;
 // A query made by a dns_query action, by its id. Every given key must hold; a query
 // that is not done yet fails every key but `done`.
 struct DnsCondition {
-  std::string dns;
+  std::string dns;  // JSON: the subject key "dns_query"
   std::optional<bool> done, timed_out, truncated, fell_back_to_tcp, question_echoed;
   std::optional<std::uint8_t> rcode;
   std::optional<DnsRecordTexts> answers;  // exact, in wire order, names case-sensitive
