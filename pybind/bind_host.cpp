@@ -29,7 +29,15 @@ sim::HostValue host_value(const std::string& key, const py::handle& v) {
   raise_value_error(key + ": expected a number or a string, got " + py::repr(v).cast<std::string>());
 }
 
-// "ip:port" -> endpoint; ValueError otherwise.
+sim::ServerProto proto_arg(const std::string& proto) {
+  if (proto == "tcp") return sim::ServerProto::tcp;
+  if (proto == "udp") return sim::ServerProto::udp;
+  raise_value_error("proto: expected 'tcp' or 'udp', got '" + proto + "'");
+}
+
+
+}  // namespace
+
 host::Endpoint endpoint_arg(const std::string& text, const char* what) {
   const auto colon = text.rfind(':');
   if (colon != std::string::npos) {
@@ -41,15 +49,6 @@ host::Endpoint endpoint_arg(const std::string& text, const char* what) {
   }
   raise_value_error(std::string(what) + ": expected 'ip:port' like '127.0.0.1:7', got '" + text + "'");
 }
-
-sim::ServerProto proto_arg(const std::string& proto) {
-  if (proto == "tcp") return sim::ServerProto::tcp;
-  if (proto == "udp") return sim::ServerProto::udp;
-  raise_value_error("proto: expected 'tcp' or 'udp', got '" + proto + "'");
-}
-
-
-}  // namespace
 
 void bind_host(py::module_& m) {
   py::class_<HostConnectionView>(m, "HostConnection", R"doc(

@@ -251,6 +251,12 @@ proxy={"mtu": 9000}, vm={"ip": "192.168.65.9", "mtu": 1500}, link={"loss": 0.01,
 ``sim.guest.dhcp()`` completes. Same seed and same calls: the same frames, digest
 and pcap bytes.
 
+DNS: proxy={"dns": {"upstreams": ["10.0.0.53"]}} with
+sim.host.add_dns_server("10.0.0.53:53", ["a.test A 1.1.1.1"]) (or
+host={"dns_servers": [...]}) and q = sim.guest.dns_query("a.test"); see
+help(tapwire.DnsQuery). Without upstreams only the built-in names (gateway.internal,
+host.internal, vm.internal) and dns.hosts are answered; other names get SERVFAIL.
+
 Objects returned by the API (connections, leases, pings, rules) are live views: their
 attributes change as the simulation runs, and they keep the simulation alive.
 )doc");

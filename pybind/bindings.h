@@ -14,6 +14,7 @@
 
 #include "pybind/sim_session.h"
 #include "stack/base/time.h"
+#include "stack/host/host_net.h"
 #include "stack/wire/addr.h"
 
 namespace tapwire::pybind {
@@ -43,6 +44,8 @@ struct LinkView {
 
 // Dotted quad -> address; ValueError naming `what` otherwise.
 wire::Ipv4Addr parse_ip(const std::string& text, const char* what);
+// "ip:port" -> endpoint; ValueError naming `what` otherwise.
+host::Endpoint endpoint_arg(const std::string& text, const char* what);
 // Seconds (float) <-> virtual durations. Negative or non-finite -> ValueError naming `what`.
 Duration duration_from_seconds(double seconds, const char* what);
 inline double to_seconds(Duration d) { return static_cast<double>(d.ns()) / 1e9; }
@@ -60,6 +63,8 @@ void bind_sim(py::module_& m);
 void bind_guest(py::module_& m);
 void bind_host(py::module_& m);
 void bind_scenario(py::module_& m);
+// After bind_sim, bind_guest and bind_host: adds DNS methods to Guest, Host and Proxy.
+void bind_dns(py::module_& m);
 void bind_wire(py::module_& wire);
 
 }  // namespace tapwire::pybind

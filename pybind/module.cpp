@@ -8,6 +8,7 @@ PYBIND11_MODULE(_tapwire, m) {
   tp::bind_sim(m);
   tp::bind_guest(m);
   tp::bind_host(m);
+  tp::bind_dns(m);
   tp::bind_scenario(m);
   pybind11::module_ wire = m.def_submodule("wire", "Packet formats");
   tp::bind_wire(wire);

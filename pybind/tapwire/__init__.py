@@ -8,12 +8,13 @@
 
 Names: Sim (see help(tapwire.Sim)), run_scenario, wire (parse and build frames), and
 the view classes the simulator returns (Guest, Host, Proxy, Link, Rule, Connection,
-HostConnection, Listener, Lease, Ping, Datagram, ScenarioResult, Expectation).
+HostConnection, Listener, Lease, Ping, Datagram, DnsQuery, ScenarioResult, Expectation).
 The pytest plugin is tapwire.pytest_plugin (a seeded `sim` fixture).
 """
 
 from ._tapwire import (  # noqa: F401
     Datagram,
+    DnsQuery,
     Expectation,
     Guest,
     Host,
@@ -46,6 +47,7 @@ __all__ = [
     "Lease",
     "Ping",
     "Datagram",
+    "DnsQuery",
     "ScenarioResult",
     "Expectation",
 ]

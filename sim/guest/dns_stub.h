@@ -29,8 +29,9 @@
 //     - strict: strict_chain_check (dns_answer.h) on the answer section, a failure
 //       ends the query `rejected` with its reason.
 //   The reply's fields (rcode, flags, answers, raw) are kept even when rejected.
-// - Every query stays in queries() for the VM's lifetime; callers hold shared_ptrs to
-//   the result objects, which the stub updates in place until `done`.
+// - The stub holds a query only while it is pending; callers hold shared_ptrs to the
+//   result objects, which the stub updates in place until `done` (a flood of queries
+//   costs no memory once answered).
 #pragma once
 
 #include <cstdint>

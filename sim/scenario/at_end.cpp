@@ -132,6 +132,7 @@ void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out) {
     const bool ok = f.count.holds(static_cast<double>(n));
     out.push_back({"at_end", describe(wrapped), ok, num(n) + " frames" + (ok ? "" : " (want " + f.count.to_string() + ")")});
   }
+  for (const StrictCheckExpectation& s : e.strict_checks) out.push_back(check_strict(s));
 }
 
 }  // namespace tapwire::sim

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "sim/guest/dns_answer.h"
 #include "sim/scenario/run_state.h"
 
 namespace tapwire::sim {
@@ -250,6 +251,19 @@ Verdict eval_udp(RunState& st, const UdpCondition& c) {
       out.observed += " (want " + std::string(icmp_error_name(*c.icmp_error)) + ")";
     }
   }
+  if (c.dns_rcode) {
+    // The latest reply read as a DNS response (RFC 1035 §4.1.1: QR, then RCODE in the
+    // low bits of the fourth octet).
+    const std::vector<std::uint8_t>& m = rec->udp_last_reply;
+    const bool dns = m.size() >= 12 && (m[2] & 0x80) != 0;
+    const std::uint8_t rcode = dns ? static_cast<std::uint8_t>(m[3] & 0x0f) : 0;
+    if (!out.observed.empty()) out.observed += ", ";
+    out.observed += "dns_rcode " + (dns ? rcode_name(rcode) : std::string("none (no DNS reply)"));
+    if (!dns || rcode != *c.dns_rcode) {
+      out.passed = false;
+      out.observed += " (want " + rcode_name(*c.dns_rcode) + ")";
+    }
+  }
   // Replies to pattern datagrams (an echo) must be the pattern, byte for byte.
   if (rec->udp_pattern && rec->udp_reply_mismatch) {
     out.passed = false;
@@ -341,6 +355,7 @@ std::string describe(const Condition& c) {
           cmp("replies", b.replies);
           cmp("reply_bytes", b.reply_bytes);
           if (b.icmp_error) s += ", icmp_error == " + std::string(icmp_error_name(*b.icmp_error));
+          if (b.dns_rcode) s += ", dns_rcode == " + rcode_name(*b.dns_rcode);
         } else if constexpr (std::is_same_v<T, StatCondition>) {
           s = "counter " + b.stat + " " + b.compare.to_string();
         } else if constexpr (std::is_same_v<T, FrameCondition>) {
@@ -351,6 +366,10 @@ std::string describe(const Condition& c) {
           cmp("open", b.open);
           cmp("received", b.received);
           cmp("sent", b.sent);
+        } else if constexpr (std::is_same_v<T, DnsCondition>) {
+          s = describe_dns(b);
+        } else if constexpr (std::is_same_v<T, DnsServerCondition>) {
+          s = describe_dns_server(b);
         }
         return s;
       },
@@ -370,6 +389,8 @@ Verdict evaluate(RunState& st, const Condition& c) {
         if constexpr (std::is_same_v<T, StatCondition>) return eval_stat(st, b);
         if constexpr (std::is_same_v<T, FrameCondition>) return eval_frames(st, b);
         if constexpr (std::is_same_v<T, ServerCondition>) return eval_server(st, b);
+        if constexpr (std::is_same_v<T, DnsCondition>) return eval_dns(st, b);
+        if constexpr (std::is_same_v<T, DnsServerCondition>) return eval_dns_server(st, b);
         return Verdict{};
       },
       c.body);

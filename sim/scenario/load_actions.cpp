@@ -25,27 +25,9 @@ ThenStep read_then(JsonReader& r, const JsonNode& n, ThenStep fallback) {
 
 void read_hex(JsonReader& r, const JsonNode& n, std::vector<std::uint8_t>& out) {
   if (r.failed()) return;
-  std::string text;
-  if (n->is_string()) {
-    for (char c : n->get_ref<const std::string&>()) {
-      if (c == ' ' || c == ':') continue;  // "45 00 ..." and "45:00:..." are fine
-      text += c;
-    }
-  }
-  auto nibble = [](char c) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  bool ok = n->is_string() && !text.empty() && text.size() % 2 == 0;
   std::vector<std::uint8_t> bytes;
-  for (std::size_t i = 0; ok && i < text.size(); i += 2) {
-    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) ok = false;
-    else bytes.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-  }
-  if (!ok) return r.fail(n.path, "expected hex bytes like \"ffffffffffff0250...\", got " + JsonReader::describe(*n));
+  if (!n->is_string() || !decode_hex(n->get_ref<const std::string&>(), bytes) || bytes.empty())
+    return r.fail(n.path, "expected hex bytes like \"ffffffffffff0250...\", got " + JsonReader::describe(*n));
   if (bytes.size() < 14) return r.fail(n.path, "a raw frame needs at least an Ethernet header (14 bytes)");
   out = std::move(bytes);
 }
@@ -256,6 +238,10 @@ void read_body(LoadContext& ctx, const JsonNode& n, std::string_view kind, Actio
     if (!r.object(n, with_common({"server"}))) return;
     if (auto s = r.required(n, "server")) read_server(r, *s, a.server);
     body = std::move(a);
+  } else if (kind == "dns_query") {
+    DnsQueryAction a;
+    read_dns_query_action(ctx, n, a);
+    body = std::move(a);
   } else if (kind == "server_stop") {
     ServerStopAction a;
     if (!r.object(n, with_common({"proto", "listen"}))) return;
@@ -266,6 +252,11 @@ void read_body(LoadContext& ctx, const JsonNode& n, std::string_view kind, Actio
 }
 
 }  // namespace
+
+void register_id(LoadContext& ctx, const std::string& id, std::string_view kind, const std::string& path) {
+  auto [it, fresh] = ctx.ids.try_emplace(id, kind, path);
+  if (!fresh) ctx.reader.fail(path, "duplicate id " + config::json_quote(id) + " (first at " + it->second.second + ")");
+}
 
 std::vector<Action> read_actions(LoadContext& ctx, const JsonNode& n) {
   JsonReader& r = ctx.reader;
@@ -306,10 +297,7 @@ std::vector<Action> read_actions(LoadContext& ctx, const JsonNode& n) {
     if (auto id = r.member(a, "id")) {
       r.read(*id, action.id);
       if (!r.failed() && action.id.empty()) r.fail(id->path, "an id must not be empty");
-      if (!r.failed()) {
-        auto [it, fresh] = ctx.ids.try_emplace(action.id, kActionNames[*kind], id->path);
-        if (!fresh) r.fail(id->path, "duplicate id " + config::json_quote(action.id) + " (first at " + it->second.second + ")");
-      }
+      if (!r.failed()) register_id(ctx, action.id, kActionNames[*kind], id->path);
     }
     if (auto note = r.member(a, "note")) {
       std::string ignored;

@@ -19,7 +19,7 @@ using config::JsonNode;
 using config::JsonReader;
 
 // What kind of action an id must name where it is referenced.
-enum class RefKind { connection, ping, dhcp, udp };
+enum class RefKind { connection, ping, dhcp, udp, dns };
 
 struct Reference {
   std::string id;
@@ -38,7 +38,9 @@ struct LoadContext {
 
 // "1.2.3.4:80" (port 1-65535).
 void read_endpoint(JsonReader& r, const JsonNode& n, Endpoint& out);
-// An integer (pattern bytes, >= 0) or a string (text).
+// Hex bytes ("45 00 ...", "45:00:...", "4500..."); false when `text` is not hex.
+bool decode_hex(std::string_view text, std::vector<std::uint8_t>& out);
+// An integer (pattern bytes, >= 0), a string (text) or {"hex": "..."} (those bytes).
 void read_payload(JsonReader& r, const JsonNode& n, Payload& out);
 // "to_guest" | "to_proxy" | "both" (both -> nullopt).
 void read_direction(JsonReader& r, const JsonNode& n, std::optional<Direction>& out);
@@ -58,5 +60,21 @@ void read_server_proto(JsonReader& r, const JsonNode& n, ServerProto& out);
 // Actions and expectations.
 std::vector<Action> read_actions(LoadContext& ctx, const JsonNode& n);
 void read_expectations(LoadContext& ctx, const JsonNode& n, Expectations& out);
+// Records `id` as naming a `kind` action written at `path`; a duplicate is an error.
+void register_id(LoadContext& ctx, const std::string& id, std::string_view kind, const std::string& path);
+// The required member `key` as an id reference of `kind` (checked once every id is known).
+void read_reference(LoadContext& ctx, const JsonNode& n, std::string_view key, RefKind kind, std::string& out);
+void read_optional_comparison(JsonReader& r, const JsonNode& n, std::string_view key, std::optional<Comparison>& out);
+
+// DNS (load_dns.cpp): the host section's `dns_servers` and `resolver`, the dns_query
+// action, the `dns_query` / `dns_server` conditions (`subject` is which) and at_end
+// `strict_check`.
+void read_host_dns(JsonReader& r, const JsonNode& host, HostConfig& out);
+void read_dns_query_action(LoadContext& ctx, const JsonNode& n, DnsQueryAction& out);
+std::optional<Condition> read_dns_condition(LoadContext& ctx, const JsonNode& n, std::string_view subject,
+                                            const std::vector<std::string_view>& extra);
+void read_strict_checks(JsonReader& r, const JsonNode& n, std::vector<StrictCheckExpectation>& out);
+// An rcode: a name as the guest's stub prints it ("NOERROR", "NXDOMAIN", "RCODE6") or 0-15.
+void read_dns_rcode(JsonReader& r, const JsonNode& n, std::uint8_t& out);
 
 }  // namespace tapwire::sim::load

@@ -13,7 +13,7 @@ namespace {
 
 using Keys = std::vector<std::string_view>;
 
-constexpr std::string_view kSubjects[] = {"conn", "ping", "dhcp", "udp", "stat", "frame", "server"};
+constexpr std::string_view kSubjects[] = {"conn", "ping", "dhcp", "udp", "stat", "frame", "server", "dns_query", "dns_server"};
 
 // RFC 9293 state names, spelled as tcp::to_string(State) spells them.
 constexpr std::string_view kTcpStates[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
@@ -33,21 +33,6 @@ void check_counter_name(JsonReader& r, const std::string& path, const std::strin
                "\"link.to_guest.delivered\", \"guest.tcp_segments_too_big\" or \"host.open_handles\"";
   }
   r.fail(path, std::move(message));
-}
-
-void optional_comparison(JsonReader& r, const JsonNode& n, std::string_view key, std::optional<Comparison>& out) {
-  if (auto m = r.member(n, key)) {
-    Comparison c;
-    read_comparison(r, *m, c);
-    out = std::move(c);
-  }
-}
-
-void reference(LoadContext& ctx, const JsonNode& n, std::string_view key, RefKind kind, std::string& out) {
-  if (auto m = ctx.reader.required(n, key)) {
-    ctx.reader.read(*m, out);
-    ctx.references.push_back(Reference{out, kind, m->path});
-  }
 }
 
 // Reads the comparison operators written inline in a stat condition.
@@ -88,6 +73,14 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
   }
   std::string_view subject = present.front();
   extra.push_back("note");
+  if (subject == "dns_query" || subject == "dns_server") {
+    auto c = read_dns_condition(ctx, n, subject, extra);
+    if (c) {
+      if (auto note = r.member(n, "note")) r.read(*note, c->note);
+    }
+    if (r.failed()) return std::nullopt;
+    return c;
+  }
   auto keys = [&](Keys own) {
     own.insert(own.end(), extra.begin(), extra.end());
     return own;
@@ -97,7 +90,7 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
   if (subject == "conn") {
     ConnCondition k;
     if (!r.object(n, keys({"conn", "state", "error", "sent", "received"}))) return std::nullopt;
-    reference(ctx, n, "conn", RefKind::connection, k.conn);
+    read_reference(ctx, n, "conn", RefKind::connection, k.conn);
     if (auto s = r.member(n, "state")) {
       std::vector<std::string_view> names(std::begin(kTcpStates), std::end(kTcpStates));
       auto i = r.read_enum(*s, {"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
@@ -109,24 +102,24 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
                                               ConnError::timeout};
       if (auto i = r.read_enum(*e, {"none", "refused", "reset", "timeout"})) k.error = kErrors[*i];
     }
-    optional_comparison(r, n, "sent", k.sent);
-    optional_comparison(r, n, "received", k.received);
+    read_optional_comparison(r, n, "sent", k.sent);
+    read_optional_comparison(r, n, "received", k.received);
     c.body = std::move(k);
   } else if (subject == "ping") {
     PingCondition k;
     if (!r.object(n, keys({"ping", "ok", "replies"}))) return std::nullopt;
-    reference(ctx, n, "ping", RefKind::ping, k.ping);
+    read_reference(ctx, n, "ping", RefKind::ping, k.ping);
     if (auto ok = r.member(n, "ok")) {
       bool v = false;
       r.read(*ok, v);
       k.ok = v;
     }
-    optional_comparison(r, n, "replies", k.replies);
+    read_optional_comparison(r, n, "replies", k.replies);
     c.body = std::move(k);
   } else if (subject == "dhcp") {
     DhcpCondition k;
     if (!r.object(n, keys({"dhcp", "bound", "ip", "router", "mtu", "lease_time", "domain", "dns"}))) return std::nullopt;
-    reference(ctx, n, "dhcp", RefKind::dhcp, k.dhcp);
+    read_reference(ctx, n, "dhcp", RefKind::dhcp, k.dhcp);
     if (auto m = r.member(n, "bound")) r.read(*m, k.bound.emplace());
     if (auto m = r.member(n, "ip")) r.read(*m, k.ip.emplace());
     if (auto m = r.member(n, "router")) r.read(*m, k.router.emplace());
@@ -137,10 +130,10 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
     c.body = std::move(k);
   } else if (subject == "udp") {
     UdpCondition k;
-    if (!r.object(n, keys({"udp", "replies", "reply_bytes", "icmp_error"}))) return std::nullopt;
-    reference(ctx, n, "udp", RefKind::udp, k.udp);
-    optional_comparison(r, n, "replies", k.replies);
-    optional_comparison(r, n, "reply_bytes", k.reply_bytes);
+    if (!r.object(n, keys({"udp", "replies", "reply_bytes", "icmp_error", "dns_rcode"}))) return std::nullopt;
+    read_reference(ctx, n, "udp", RefKind::udp, k.udp);
+    read_optional_comparison(r, n, "replies", k.replies);
+    read_optional_comparison(r, n, "reply_bytes", k.reply_bytes);
     if (auto e = r.member(n, "icmp_error")) {
       static constexpr IcmpErrorKind kKinds[] = {IcmpErrorKind::none, IcmpErrorKind::port_unreachable,
                                                  IcmpErrorKind::frag_needed, IcmpErrorKind::host_unreachable};
@@ -148,6 +141,7 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
         k.icmp_error = kKinds[*i];
       }
     }
+    if (auto m = r.member(n, "dns_rcode")) read_dns_rcode(r, *m, k.dns_rcode.emplace());
     c.body = std::move(k);
   } else if (subject == "stat") {
     StatCondition k;
@@ -167,10 +161,10 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
     if (!r.object(n, keys({"server", "proto", "accepted", "open", "received", "sent"}))) return std::nullopt;
     if (auto s = r.member(n, "server")) read_endpoint(r, *s, k.server);
     if (auto p = r.member(n, "proto")) read_server_proto(r, *p, k.proto);
-    optional_comparison(r, n, "accepted", k.accepted);
-    optional_comparison(r, n, "open", k.open);
-    optional_comparison(r, n, "received", k.received);
-    optional_comparison(r, n, "sent", k.sent);
+    read_optional_comparison(r, n, "accepted", k.accepted);
+    read_optional_comparison(r, n, "open", k.open);
+    read_optional_comparison(r, n, "received", k.received);
+    read_optional_comparison(r, n, "sent", k.sent);
     c.body = std::move(k);
   }
   if (auto note = r.member(n, "note")) r.read(*note, c.note);
@@ -180,7 +174,7 @@ std::optional<Condition> read_condition(LoadContext& ctx, const JsonNode& n, Key
 
 void read_at_end(LoadContext& ctx, const JsonNode& n, AtEndExpectations& out) {
   JsonReader& r = ctx.reader;
-  if (!r.object(n, {"no_leaks", "counters", "streams", "max_frame", "frames", "conditions"})) return;
+  if (!r.object(n, {"no_leaks", "counters", "streams", "max_frame", "frames", "conditions", "strict_check"})) return;
   r.field(n, "no_leaks", out.no_leaks);
   // counters: {"proxy.tcp.rst_to_guest": {">=": 1}, "proxy.udp.flows_opened": 0}
   if (auto counters = r.member(n, "counters")) {
@@ -241,9 +235,25 @@ void read_at_end(LoadContext& ctx, const JsonNode& n, AtEndExpectations& out) {
       if (auto c = read_condition(ctx, r.element(*conditions, i), {})) out.conditions.push_back(std::move(*c));
     }
   }
+  if (auto checks = r.member(n, "strict_check")) read_strict_checks(r, *checks, out.strict_checks);
 }
 
 }  // namespace
+
+void read_optional_comparison(JsonReader& r, const JsonNode& n, std::string_view key, std::optional<Comparison>& out) {
+  if (auto m = r.member(n, key)) {
+    Comparison c;
+    read_comparison(r, *m, c);
+    out = std::move(c);
+  }
+}
+
+void read_reference(LoadContext& ctx, const JsonNode& n, std::string_view key, RefKind kind, std::string& out) {
+  if (auto m = ctx.reader.required(n, key)) {
+    ctx.reader.read(*m, out);
+    ctx.references.push_back(Reference{out, kind, m->path});
+  }
+}
 
 void read_expectations(LoadContext& ctx, const JsonNode& n, Expectations& out) {
   JsonReader& r = ctx.reader;

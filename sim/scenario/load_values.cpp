@@ -2,6 +2,7 @@
 // settings and rules (through sim/link's own setters, so the keys live in one place),
 // comparisons, frame matches and host servers.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -17,8 +18,44 @@ void read_endpoint(JsonReader& r, const JsonNode& n, Endpoint& out) {
   out = *e;
 }
 
+bool decode_hex(std::string_view text, std::vector<std::uint8_t>& out) {
+  std::string digits;
+  for (char c : text) {
+    if (c == ' ' || c == ':') continue;  // "45 00 ..." and "45:00:..." are fine
+    digits += c;
+  }
+  auto nibble = [](char c) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (digits.size() % 2 != 0) return false;
+  std::vector<std::uint8_t> bytes;
+  for (std::size_t i = 0; i < digits.size(); i += 2) {
+    const int hi = nibble(digits[i]), lo = nibble(digits[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    bytes.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+  }
+  out = std::move(bytes);
+  return true;
+}
+
 void read_payload(JsonReader& r, const JsonNode& n, Payload& out) {
   if (r.failed()) return;
+  if (n->is_object()) {
+    if (!r.object(n, {"hex"})) return;
+    auto hex = r.required(n, "hex");
+    std::vector<std::uint8_t> bytes;
+    if (hex && (!(*hex)->is_string() || !decode_hex((*hex)->get_ref<const std::string&>(), bytes))) {
+      r.fail(hex->path, "expected hex bytes like \"12 34 01 00\", got " + JsonReader::describe(**hex));
+    }
+    if (r.failed()) return;
+    out.kind = Payload::Kind::text;
+    out.text.assign(bytes.begin(), bytes.end());
+    out.size = out.text.size();
+    return;
+  }
   if (n->is_string()) {
     out.kind = Payload::Kind::text;
     out.text = n->get<std::string>();
@@ -27,7 +64,8 @@ void read_payload(JsonReader& r, const JsonNode& n, Payload& out) {
   }
   std::int64_t size = -1;
   if (n->is_number_integer() || n->is_number_float()) r.read_int(n, 0, std::int64_t{1} << 40, size);
-  else r.fail(n.path, "expected a byte count (pattern bytes) or a string (those bytes), got " + JsonReader::describe(*n));
+  else r.fail(n.path, "expected a byte count (pattern bytes), a string (those bytes) or {\"hex\": \"...\"}, got " +
+                          JsonReader::describe(*n));
   if (r.failed()) return;
   out.kind = Payload::Kind::pattern;
   out.size = static_cast<std::uint64_t>(size);

@@ -43,7 +43,7 @@ void read_vm(JsonReader& r, const JsonNode& n, VmConfig& vm) {
 }
 
 void read_host(JsonReader& r, const JsonNode& n, HostConfig& host) {
-  if (!r.object(n, {"fd_limit", "close_delay", "backlog", "servers"})) return;
+  if (!r.object(n, {"fd_limit", "close_delay", "backlog", "servers", "dns_servers", "resolver"})) return;
   r.field_int(n, "fd_limit", 1, 1'000'000, host.fd_limit);
   r.field(n, "close_delay", host.close_delay);
   r.field_int(n, "backlog", 1, 65535, host.backlog);
@@ -62,6 +62,7 @@ void read_host(JsonReader& r, const JsonNode& n, HostConfig& host) {
       host.servers.push_back(spec);
     }
   }
+  read_host_dns(r, n, host);
 }
 
 std::string_view kind_name(RefKind k) {
@@ -70,6 +71,7 @@ std::string_view kind_name(RefKind k) {
     case RefKind::ping: return "a ping";
     case RefKind::dhcp: return "a dhcp action";
     case RefKind::udp: return "a udp_send";
+    case RefKind::dns: return "a dns_query";
   }
   return "?";
 }
@@ -80,6 +82,7 @@ bool kind_fits(RefKind k, std::string_view action) {
     case RefKind::ping: return action == "ping";
     case RefKind::dhcp: return action == "dhcp";
     case RefKind::udp: return action == "udp_send";
+    case RefKind::dns: return action == "dns_query";
   }
   return false;
 }
@@ -124,6 +127,10 @@ void read_world_setup(JsonReader& r, const WorldSections& in, WorldSetup& out) {
     if (!r.failed() && !out.proxy.dhcp.lease_file.empty()) {
       r.fail(proxy::key_json_path(in.proxy->path, "dhcp.lease_file"),
              "a lease file is for the daemon; the simulator keeps leases in memory only");
+    }
+    if (!r.failed() && !out.proxy.dns.hosts_file.empty()) {
+      r.fail(proxy::key_json_path(in.proxy->path, "dns.hosts_file"),
+             "a hosts file is for the daemon; the simulator has no files (use dns.hosts)");
     }
   }
   if (in.vm) read_vm(r, *in.vm, out.vm);

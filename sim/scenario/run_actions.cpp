@@ -18,13 +18,15 @@
 
 namespace tapwire::sim {
 
-namespace {
-
-void fail(RunState& st, const std::string& id, const std::string& message) {
+void fail_action(RunState& st, const std::string& id, const std::string& message) {
   const std::string text = id + " (" + to_string(st.world.now()) + "): " + message;
   if (ActionRecord* rec = st.record(id)) rec->error = message;
   st.action_errors.push_back(text);
 }
+
+namespace {
+
+void fail(RunState& st, const std::string& id, const std::string& message) { fail_action(st, id, message); }
 
 std::vector<std::uint8_t> payload_bytes(const Payload& p) {
   std::vector<std::uint8_t> out;
@@ -356,6 +358,8 @@ void perform_action(RunState& st, const Action& action, const std::string& id) {
           st.link.add_rule(a.rule);
         } else if constexpr (std::is_same_v<T, ServerStartAction>) {
           st.host.add_server(a.server);
+        } else if constexpr (std::is_same_v<T, DnsQueryAction>) {
+          perform_dns_query(st, a, id);
         } else if constexpr (std::is_same_v<T, ServerStopAction>) {
           if (!st.host.remove_server(a.proto == ServerProto::udp, a.listen.ip, a.listen.port))
             fail(st, id, "server_stop: no server at " + a.listen.to_string());

@@ -43,6 +43,7 @@ struct ActionRecord {
   std::uint64_t udp_reply_bytes = 0;
   std::optional<std::uint64_t> udp_reply_mismatch;  // first reply byte that was not the pattern
   bool udp_pattern = false;  // the datagrams sent were the pattern (replies are checked against it)
+  std::vector<std::uint8_t> udp_last_reply;  // the latest reply (a udp condition's dns_rcode reads it)
 };
 
 // A host_connect waiting for its echo before its `then` step.
@@ -81,6 +82,7 @@ struct RunState {
   std::map<std::string, ActionRecord> actions;  // by id ("#<index>" when the action has none)
   std::vector<HostClientScript> host_scripts;
   std::map<std::uint16_t, std::string> udp_ports;  // guest UDP port -> action id
+  std::map<std::string, GuestDnsQueryPtr> dns_queries;  // dns_query results by query id
   std::map<Direction, RuleId> partition_rules;
   std::vector<std::string> action_errors;
   std::map<const FrameCondition*, std::size_t> frame_watches;
@@ -106,6 +108,8 @@ void arm_expectations(RunState& st);
 bool after_instant_checks(RunState& st);
 
 // --- run_actions.cpp ---
+// Records that action `id` could not do what it was asked (fails the run with `message`).
+void fail_action(RunState& st, const std::string& id, const std::string& message);
 // Performs `action` now (called from a World event at its `at`).
 void perform_action(RunState& st, const Action& action, const std::string& id);
 // Makes every action of the scenario a World event at its `at` (with its record under
@@ -125,5 +129,13 @@ std::vector<std::string> collect_leaks(RunState& st);
 // The at_end checks other than conditions: no_leaks, counters, streams, max_frame, frames.
 void evaluate_at_end(RunState& st, std::vector<ExpectationResult>& out);
 std::string describe_frame(Direction dir, const FrameInfo& info);
+
+// --- run_dns.cpp ---
+void perform_dns_query(RunState& st, const DnsQueryAction& a, const std::string& id);
+std::string describe_dns(const DnsCondition& c);
+std::string describe_dns_server(const DnsServerCondition& c);
+Verdict eval_dns(RunState& st, const DnsCondition& c);
+Verdict eval_dns_server(RunState& st, const DnsServerCondition& c);
+ExpectationResult check_strict(const StrictCheckExpectation& s);
 
 }  // namespace tapwire::sim

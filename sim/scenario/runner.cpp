@@ -54,6 +54,8 @@ TestBedOptions testbed_options(const WorldSetup& setup, std::uint64_t seed, cons
   o.to_guest = setup.link_to_guest;
   o.to_proxy = setup.link_to_proxy;
   o.host = host_config(setup.host);
+  o.dns_servers = setup.host.dns_servers;
+  o.resolver = setup.host.resolver;
   o.guest = guest_config(setup);
   o.capture = capture;
   return o;
@@ -89,6 +91,7 @@ void RunState::service() {
           rec->udp_reply_mismatch = rec->udp_reply_bytes + *bad;
       }
       rec->udp_reply_bytes += d->data.size();
+      rec->udp_last_reply = d->data;
     }
   }
   // Host clients that wait for their echo before their last step.
@@ -129,6 +132,9 @@ std::optional<std::uint64_t> RunState::stat(const std::string& name) {
         const auto c = static_cast<proxy::Counter>(i);
         if (proxy::to_string(c) == counter) getter = [this, c] { return proxy.proxy_stats().get(c); };
       }
+    } else if (n.starts_with("guest.dns.")) {
+      for (const GuestDnsCounterField& f : guest_dns_counter_fields())
+        if (n.substr(10) == f.name) getter = [this, m = f.field] { return guest.dns().counters().*m; };
     } else if (n.starts_with("guest.")) {
       for (const GuestCounterField& f : guest_counter_fields())
         if (n.substr(6) == f.name) getter = [this, m = f.field] { return guest.counters().*m; };

@@ -22,13 +22,17 @@
 #include <vector>
 
 #include "sim/core/direction.h"
+#include "sim/guest/dns_stub.h"
+#include "sim/host/sim_dns_server.h"
 #include "sim/host/sim_host_config.h"
+#include "sim/host/sim_resolver.h"
 #include "sim/link/link_params.h"
 #include "sim/link/link_rule.h"
 #include "stack/base/time.h"
 #include "stack/config/config_error.h"
 #include "stack/proxy/config.h"
 #include "stack/wire/addr.h"
+#include "stack/wire/dns_text.h"
 
 namespace tapwire::sim {
 
@@ -45,7 +49,8 @@ struct Endpoint {
 };
 
 // Bytes an application sends. JSON: an integer N (N bytes of the prime-period test
-// pattern, sim/core/pattern.h) or a string (those bytes, UTF-8).
+// pattern, sim/core/pattern.h), a string (those bytes, UTF-8), or {"hex": "..."} (those
+// bytes, for binary payloads such as a hand-made DNS message; kept as `text`).
 struct Payload {
   enum class Kind : std::uint8_t { none, pattern, text };
   Kind kind = Kind::none;
@@ -101,11 +106,16 @@ struct LinkChange {
 // Servers are sim/host's own ServerSpec (sim/host/sim_host_config.h documents the
 // behaviours); the loader reads them from the scenario's `listen`/`read_rate` keys.
 
+// DNS servers and the host resolver are sim/host's own DnsServerSpec and ResolverSpec
+// (sim_dns_server.h, sim_resolver.h); the loader reads them from `dns_servers` and
+// `resolver` (load_dns.cpp).
 struct HostConfig {
   std::uint32_t fd_limit = 1024;            // host fds the proxy may hold (EMFILE beyond)
   Duration close_delay = Duration::zero();  // an fd stays in use this long after close
   std::uint32_t backlog = 128;              // listen backlog of port forwards
   std::vector<ServerSpec> servers;
+  std::vector<DnsServerSpec> dns_servers;
+  std::optional<ResolverSpec> resolver;     // nullopt: every host lookup is SERVFAIL
 };
 
 // ---------------------------------------------------------------------------------
@@ -210,6 +220,18 @@ struct FloodAction {
   std::uint32_t size = 0;  // udp payload bytes
 };
 
+// Questions from the guest's stub resolver (sim/guest/dns_stub.h). One query, or with
+// `pipelined` several written back to back on one TCP connection. A query is named by
+// the action's id (one query) or by its own id inside the pipeline (load_dns.cpp).
+struct DnsQuerySpec {
+  std::string id;  // may be empty
+  DnsQueryOptions options;
+};
+struct DnsQueryAction {
+  std::vector<DnsQuerySpec> queries;
+  bool pipelined = false;
+};
+
 struct LinkAction {
   LinkChange change;
 };
@@ -236,12 +258,13 @@ struct ServerStopAction {
 using ActionBody =
     std::variant<DhcpAction, PingAction, TcpConnectAction, TcpListenAction, HostConnectAction, UdpSendAction,
                  TcpCloseAction, InjectAction, InjectPcapAction, FloodAction, LinkAction, PartitionAction,
-                 HealAction, LinkRuleAction, ServerStartAction, ServerStopAction>;
+                 HealAction, LinkRuleAction, ServerStartAction, ServerStopAction, DnsQueryAction>;
 
 // The `do` names, in ActionBody's order.
 inline constexpr std::string_view kActionNames[] = {
     "dhcp",   "ping",        "tcp_connect", "tcp_listen", "host_connect", "udp_send",  "tcp_close",    "inject",
-    "inject_pcap", "flood",  "link",        "partition",  "heal",         "rule",      "server_start", "server_stop"};
+    "inject_pcap", "flood",  "link",        "partition",  "heal",         "rule",      "server_start", "server_stop",
+    "dns_query"};
 
 struct Action {
   Duration at;
@@ -297,6 +320,7 @@ struct UdpCondition {
   std::string udp;
   std::optional<Comparison> replies, reply_bytes;
   std::optional<IcmpErrorKind> icmp_error;
+  std::optional<std::uint8_t> dns_rcode;  // the latest reply read as a DNS response has this rcode
 };
 
 // A stats counter or gauge by name ("proxy.tcp.rst_to_guest").
@@ -319,9 +343,38 @@ struct ServerCondition {
   std::optional<Comparison> accepted, open, received, sent;
 };
 
+// A record as an expectation writes it: [name, type, ttl, rdata] (wire::DnsRecordText).
+using DnsRecordTexts = std::vector<wire::DnsRecordText>;
+
+// A query made by a dns_query action, by its id. Every given key must hold; a query
+// that is not done yet fails every key but `done`.
+struct DnsCondition {
+  std::string dns;  // JSON: the subject key "dns_query"
+  std::optional<bool> done, timed_out, truncated, fell_back_to_tcp, question_echoed;
+  std::optional<std::uint8_t> rcode;
+  std::optional<DnsRecordTexts> answers;  // exact, in wire order, names case-sensitive
+  std::optional<Comparison> answer_count, udp_sends;
+  // nullopt: not checked; a value: the query must be rejected with a reason containing
+  // it ("" = any reason); `not_rejected`: it must not be rejected.
+  std::optional<std::string> rejected;
+  bool not_rejected = false;
+  std::vector<std::pair<std::string, bool>> flags;  // "qr", "aa", "tc", "rd", "ra", "ad", "cd"
+  std::optional<std::uint16_t> query_id;
+  std::optional<DnsTransport> transport;
+  std::optional<Duration> answered_within;  // from the first send to the accepted answer
+};
+
+// A simulated DNS server of the host (by its address), and the proxy's view of it as an
+// upstream (`online`, from Proxy::dns_status()).
+struct DnsServerCondition {
+  Endpoint dns_server;
+  std::optional<Comparison> queries_udp, queries_tcp, answered, dropped, truncated, tcp_connections;
+  std::optional<bool> online;
+};
+
 using ConditionBody =
     std::variant<ConnCondition, PingCondition, DhcpCondition, UdpCondition, StatCondition, FrameCondition,
-                 ServerCondition>;
+                 ServerCondition, DnsCondition, DnsServerCondition>;
 
 struct Condition {
   ConditionBody body;
@@ -342,6 +395,16 @@ struct StreamExpectation {
   bool exact = true;
 };
 
+// glibc's strict answer walk (sim/guest/dns_answer.h strict_chain_check) on a literal
+// answer list: shows which shapes a stub resolver refuses, beside the run's answers.
+struct StrictCheckExpectation {
+  std::string qname;
+  std::uint16_t qtype = wire::dns_type::A;
+  DnsRecordTexts answers;
+  std::vector<wire::DnsRecord> records;  // `answers` parsed (load_dns.cpp)
+  bool rejected = false;
+};
+
 struct AtEndExpectations {
   bool no_leaks = false;  // no flows, host sockets (other than listeners) or timers remain
   std::vector<StatCondition> counters;
@@ -349,6 +412,7 @@ struct AtEndExpectations {
   std::optional<std::size_t> max_frame_to_guest, max_frame_to_proxy;
   std::vector<FrameCondition> frames;
   std::vector<Condition> conditions;
+  std::vector<StrictCheckExpectation> strict_checks;
 };
 
 struct Expectations {

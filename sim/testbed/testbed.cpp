@@ -38,6 +38,13 @@ TestBedOptions checked(TestBedOptions options) {
 std::optional<std::string> TestBed::check(const TestBedOptions& options) {
   const proxy::ProxyConfig& p = options.proxy;
   if (auto problem = proxy::validate(p)) return "proxy." + problem->key + ": " + problem->message;
+  for (std::size_t i = 0; i < options.dns_servers.size(); ++i) {
+    auto server = SimDnsServer::create(options.dns_servers[i], Rng(0));
+    if (!server.ok()) return "dns_servers[" + std::to_string(i) + "]: " + server.error();
+  }
+  if (options.resolver) {
+    if (auto resolver = SimResolver::create(*options.resolver); !resolver.ok()) return "resolver: " + resolver.error();
+  }
   if (!options.guest || !options.guest->ip) return std::nullopt;
   const wire::Ipv4Addr ip = *options.guest->ip;
   std::string why;
@@ -56,6 +63,8 @@ TestBed::TestBed(TestBedOptions options)
   capture_ = std::make_unique<FrameCapture>(link_, options_.capture);
   proxy_port_ = std::make_unique<FramePort>(world_, link_, Direction::to_guest, kProxyPortMaxInFlight);
   host_ = std::make_unique<SimHostNet>(world_, options_.host);
+  for (const DnsServerSpec& spec : options_.dns_servers) (void)host_->add_dns_server(spec);  // check()ed
+  if (options_.resolver) (void)host_->set_resolver(*options_.resolver);
   proxy_ = std::make_unique<proxy::Proxy>(effective_proxy_config(options_), *proxy_port_, *host_,
                                           world_.rng("proxy"));
   host_->set_event_sink(proxy_.get());

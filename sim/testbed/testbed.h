@@ -33,7 +33,8 @@
 //   reverse order of construction: proxy before the host it holds handles of, the
 //   port and capture before the link they observe, the link before the World.
 // - Bad options (a proxy config that does not validate, a guest address outside the
-//   proxy's subnet) are reported by check(); the constructor throws
+//   proxy's subnet, a DNS server or resolver spec sim/host refuses) are reported by
+//   check(); the constructor throws
 //   std::invalid_argument with the same message.
 #pragma once
 
@@ -66,6 +67,8 @@ struct TestBedOptions {
   proxy::ProxyConfig proxy;
   LinkParams to_proxy, to_guest;
   SimHostConfig host;                  // limits and the servers listening from time zero
+  std::vector<DnsServerSpec> dns_servers;  // DNS servers of the host from time zero
+  std::optional<ResolverSpec> resolver;    // the host resolver's model (none: SERVFAIL)
   std::optional<GuestVmConfig> guest;  // nullopt: no simulated guest
   CaptureOptions capture;
 };

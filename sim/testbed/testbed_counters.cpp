@@ -1,5 +1,7 @@
 #include "sim/testbed/testbed_counters.h"
 
+#include <algorithm>
+
 #include "sim/testbed/testbed.h"
 
 namespace tapwire::sim {
@@ -44,9 +46,26 @@ constexpr GuestCounterField kGuestFields[] = {
     {"link_full", &GuestCounters::link_full},
 };
 
+constexpr GuestDnsCounterField kGuestDnsFields[] = {
+    {"queries", &GuestDnsCounters::queries},
+    {"udp_sent", &GuestDnsCounters::udp_sent},
+    {"tcp_channels", &GuestDnsCounters::tcp_channels},
+    {"tcp_fallbacks", &GuestDnsCounters::tcp_fallbacks},
+    {"answered", &GuestDnsCounters::answered},
+    {"rejected", &GuestDnsCounters::rejected},
+    {"timed_out", &GuestDnsCounters::timed_out},
+    {"failed", &GuestDnsCounters::failed},
+    {"ignored_wrong_source", &GuestDnsCounters::ignored_wrong_source},
+    {"ignored_wrong_id", &GuestDnsCounters::ignored_wrong_id},
+    {"ignored_wrong_question", &GuestDnsCounters::ignored_wrong_question},
+    {"ignored_malformed", &GuestDnsCounters::ignored_malformed},
+};
+
 void add_guest_counters(const GuestVm& guest, std::map<std::string, std::uint64_t>& out) {
   const GuestCounters& g = guest.counters();
   for (const GuestCounterField& f : kGuestFields) out[std::string("guest.") + f.name] = g.*(f.field);
+  const GuestDnsCounters& d = guest.dns().counters();
+  for (const GuestDnsCounterField& f : kGuestDnsFields) out[std::string("guest.dns.") + f.name] = d.*(f.field);
   out["guest.dhcp.discovers_sent"] = guest.dhcp().stats().discovers_sent;
   out["guest.dhcp.requests_sent"] = guest.dhcp().stats().requests_sent;
   out["guest.dhcp.acks"] = guest.dhcp().stats().acks;
@@ -61,6 +80,7 @@ void add_guest_leaks(const GuestVm& guest, std::vector<std::string>& out) {
   add(g.tcp_connections, "TCP connections");
   add(g.open_apps, "unfinished TCP apps");
   add(g.pending_injects, "frames waiting to be injected");
+  add(g.pending_dns_queries, "DNS queries not done");
   add(g.active_floods, "active floods");
 }
 
@@ -68,6 +88,7 @@ void add_guest_leaks(const GuestVm& guest, std::vector<std::string>& out) {
 
 std::span<const LinkCounterField> link_counter_fields() { return kLinkFields; }
 std::span<const GuestCounterField> guest_counter_fields() { return kGuestFields; }
+std::span<const GuestDnsCounterField> guest_dns_counter_fields() { return kGuestDnsFields; }
 
 void add_host_counters(const SimHostNet& host, std::map<std::string, std::uint64_t>& out) {
   const host::HostNetCounters c = host.counters();
@@ -89,10 +110,11 @@ void add_host_counters(const SimHostNet& host, std::map<std::string, std::uint64
   out["host.fabric_connections"] = host.fabric_connections();
 }
 
-std::vector<std::string> host_leaks(const SimHostNet& host) {
+std::vector<std::string> host_leaks(const SimHostNet& host, const std::vector<host::Handle>& own) {
   std::vector<std::string> out;
   for (const SimSocketInfo& s : host.sockets()) {
     if (s.kind == SimSocketKind::listener) continue;  // configured port forwards stay
+    if (std::find(own.begin(), own.end(), s.handle) != own.end()) continue;
     out.push_back("host socket " + std::string(to_string(s.kind)) + " " + s.local.to_string() + " -> " +
                   s.remote.to_string() + " " + s.state);
   }
@@ -126,7 +148,7 @@ std::map<std::string, std::uint64_t> TestBed::counters() const {
 std::vector<std::string> TestBed::leaks() const {
   std::vector<std::string> out = proxy_->leaks();
   for (std::string& l : out) l = "proxy: " + l;
-  for (std::string& l : host_leaks(*host_)) out.push_back(std::move(l));
+  for (std::string& l : host_leaks(*host_, proxy_->own_handles())) out.push_back(std::move(l));
   if (guest_) add_guest_leaks(*guest_, out);
   return out;
 }

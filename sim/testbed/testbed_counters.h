@@ -5,6 +5,7 @@
 // Names: proxy.<counter> and proxy.drop.<reason> (the proxy's stats()),
 // proxy.port.would_block, link.<to_guest|to_proxy>.<LinkCounters field> and .dropped,
 // capture.<dir>.frames/bytes/largest, guest.<GuestCounters field>, guest.dhcp.*,
+// guest.dns.<GuestDnsCounters field>,
 // guest.port.would_block (with a guest), host.* (host_counters), world.steps,
 // world.events_run, world.polls, world.frames_digested.
 #pragma once
@@ -33,11 +34,20 @@ struct GuestCounterField {
 };
 std::span<const GuestCounterField> guest_counter_fields();
 
+// The guest's stub resolver (sim/guest/dns_stub.h), under "guest.dns.".
+struct GuestDnsCounterField {
+  const char* name;
+  std::uint64_t GuestDnsCounters::*field;
+};
+std::span<const GuestDnsCounterField> guest_dns_counter_fields();
+
 // The simulated host's counters, under "host." (open_handles, tcp_connects,
 // fd_limit_hits, ...).
 void add_host_counters(const SimHostNet& host, std::map<std::string, std::uint64_t>& out);
-// Open proxy sockets other than listeners ("host socket tcp 192.0.2.100:40000 ->
-// 1.2.3.4:80 ESTABLISHED"), plus lingering fds; empty when the proxy holds nothing.
-std::vector<std::string> host_leaks(const SimHostNet& host);
+// Open proxy sockets other than listeners and the proxy's own (`own`: sockets it keeps
+// on purpose, such as the DNS forwarder's idle upstream sockets) ("host socket tcp
+// 192.0.2.100:40000 -> 1.2.3.4:80 ESTABLISHED"), plus lingering fds; empty when the
+// proxy holds nothing else.
+std::vector<std::string> host_leaks(const SimHostNet& host, const std::vector<host::Handle>& own);
 
 }  // namespace tapwire::sim

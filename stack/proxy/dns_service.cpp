@@ -35,16 +35,18 @@ void DnsService::on_query(Instant now, Bytes query, const Client& client) {
     return;
   }
   ctx_.stats.add(Counter::dns_queries);
+  // The opcode first: the sections of another kind of message (STATUS, NOTIFY, UPDATE)
+  // need not look like a query's, and what we do not implement is NOTIMP, not FORMERR.
+  if (wire::DnsHeader::from_flags(view->id(), view->flags()).opcode != wire::dns_opcode::QUERY) {
+    ctx_.stats.add(Counter::dns_notimp);
+    return deliver(now, client, dns_bare_reply(view->id(), view->flags(), wire::dns_rcode::NOTIMP), 0);
+  }
   auto parsed = wire::DnsMessage::parse(*view);
   if (!parsed || parsed->questions.size() != 1) {
     ctx_.stats.add(Counter::dns_formerr);
     return deliver(now, client, dns_bare_reply(view->id(), view->flags(), wire::dns_rcode::FORMERR), 0);
   }
   const wire::DnsMessage& q = *parsed;
-  if (q.header.opcode != wire::dns_opcode::QUERY) {
-    ctx_.stats.add(Counter::dns_notimp);
-    return deliver(now, client, dns_bare_reply(view->id(), view->flags(), wire::dns_rcode::NOTIMP), 0);
-  }
   const std::size_t limit = dns_udp_limit(q);
   if (auto records = local_.lookup(q.questions[0], client.addr)) {
     wire::DnsMessage reply = dns_local_reply(q, wire::dns_rcode::NOERROR);

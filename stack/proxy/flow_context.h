@@ -94,6 +94,11 @@ class HandleOwners {
     return it == owners_.end() ? nullptr : it->second.sink;
   }
   std::size_t size() const { return owners_.size(); }
+  std::vector<host::Handle> handles() const {
+    std::vector<host::Handle> out;
+    for (const auto& [handle, owner] : owners_) out.push_back(handle);
+    return out;
+  }
   // "udp/53 upstream socket" lines, for diagnostics.
   std::vector<std::string> describe() const {
     std::vector<std::string> out;

@@ -127,6 +127,9 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   // ARP entries and the proxy's own expected sockets are not leaks. Empty when
   // everything ended cleanly.
   std::vector<std::string> leaks() const;
+  // Host handles the proxy holds on purpose outside flows (a service's sockets, the DNS
+  // forwarder's idle upstream sockets): expected, not leaks.
+  std::vector<host::Handle> own_handles() const { return handles_.handles(); }
   const ProxyConfig& config() const { return config_; }
   const ProxyStats& proxy_stats() const { return stats_; }
   // Times the connection-limit warning was logged (rate limited to one per 30 s).

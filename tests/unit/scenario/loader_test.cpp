@@ -91,6 +91,61 @@ BOOST_AUTO_TEST_CASE(tcp_refused_gets_rst_loads) {
   BOOST_TEST(s.expect.at_end.counters[0].compare.to_string() == ">= 1");
 }
 
+BOOST_AUTO_TEST_CASE(dns_rr_order_loads) {
+  auto r = load_scenario_file(kScenarios + "/dns_rr_order.json");
+  BOOST_TEST_REQUIRE(r.ok(), (r.ok() ? "" : r.error().to_string()));
+  const Scenario& s = r.value();
+  BOOST_REQUIRE(s.host.dns_servers.size() == 1u);
+  BOOST_TEST(s.host.dns_servers[0].at.to_string() == "10.0.0.53:53");
+  BOOST_TEST(s.host.dns_servers[0].records.size() == 6u);
+  BOOST_REQUIRE(s.proxy.dns.upstreams.size() == 1u);
+  const auto& q = std::get<DnsQueryAction>(s.actions.at(0).body);
+  BOOST_REQUIRE(q.queries.size() == 1u);
+  BOOST_TEST(q.queries[0].options.id.value() == 0x1234);
+  BOOST_TEST(q.queries[0].options.strict);
+  const auto& c = std::get<DnsCondition>(s.expect.timed.at(0).condition.body);
+  BOOST_TEST(c.dns == "q1");
+  BOOST_TEST(c.rcode.value() == 0);
+  BOOST_REQUIRE(c.answers.value().size() == 6u);
+  BOOST_TEST(c.answers->at(0).type == "CNAME");
+  BOOST_TEST(c.not_rejected);
+  BOOST_REQUIRE(s.expect.at_end.strict_checks.size() == 2u);
+  BOOST_TEST(s.expect.at_end.strict_checks[0].rejected);
+  BOOST_TEST(s.expect.at_end.strict_checks[0].records.size() == 4u);
+}
+
+// DNS keys: each mistake is an error at its own path.
+BOOST_AUTO_TEST_CASE(dns_mistakes_name_their_path) {
+  const std::pair<json, std::pair<std::string, std::string>> cases[] = {
+      {json::parse(R"({"vm": {"ip": "192.168.65.9"}, "actions": [{"at": "1s", "do": "dns_query", "id": "q",
+                        "name": "a.test"}], "expect": {"at_end": {"conditions": [{"dns_query": "q", "rcode": "NXDOMIAN"}]}}})"),
+       {"$.expect.at_end.conditions[0].rcode", R"(did you mean "NXDOMAIN"?)"}},
+      {json::parse(R"({"actions": [{"at": "1s", "do": "dns_query", "name": "a.test", "qtype": "AAA"}]})"),
+       {"$.actions[0].qtype", "unknown query type"}},
+      {json::parse(R"({"actions": [{"at": "1s", "do": "dns_query", "name": "a..test"}]})"), {"$.actions[0].name", ""}},
+      {json::parse(R"({"host": {"dns_servers": [{"address": "10.0.0.53:53", "drop": 1.5}]}})"),
+       {"$.host.dns_servers[0].drop", ""}},
+      {json::parse(R"({"host": {"dns_servers": [{"address": "10.0.0.53:53"}, {"address": "10.0.0.53:53"}]}})"),
+       {"$.host.dns_servers[1].address", "already listens"}},
+      {json::parse(R"({"actions": [{"at": "1s", "do": "dns_query", "id": "q", "name": "a.test"}],
+                       "expect": {"at_end": {"conditions": [{"dns_query": "q", "answers": [["a.test", "A", 60]]}]}}})"),
+       {"$.expect.at_end.conditions[0].answers[0]", "expected a record like"}},
+      {json::parse(R"({"expect": {"at_end": {"strict_check": [{"qname": "a.test", "rejected": true,
+                        "answers": [["a.test", "A", 60, "not-an-address"]]}]}}})"),
+       {"$.expect.at_end.strict_check[0].answers[0]", "not-an-address"}},
+      {json::parse(R"({"actions": [{"at": "1s", "do": "dns_query", "pipeline": [{"id": "p1", "name": "a.test"},
+                        {"id": "p1", "name": "b.test"}]}]})"),
+       {"$.actions[0].pipeline[1].id", "duplicate id"}},
+  };
+  for (const auto& [patch, want] : cases) {
+    json doc = base();
+    doc.update(patch);
+    const ScenarioError e = load_error(doc);
+    BOOST_TEST(e.json_path == want.first, e.to_string());
+    BOOST_TEST(e.message.find(want.second) != std::string::npos, e.to_string());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(every_scenario_file_loads) {
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kScenarios)) {
@@ -135,6 +190,11 @@ BOOST_AUTO_TEST_CASE(broken_files_are_rejected_with_file_and_path) {
        {"$.expect.never[0].stat", R"(unknown counter "proxy.tcp.rst_to_gust" (did you mean "proxy.tcp.rst_to_guest"?))"}},
       {"semantic_unknown_counter_at_end.json",
        {R"($.expect.at_end.counters["proxy.drop.bad_tpc_checksum"])", R"(did you mean "proxy.drop.bad_tcp_checksum"?)"}},
+      {"dns_unknown_quirk.json", {"$.host.resolver.quirk", R"(did you mean "old_macos"?)"}},
+      {"semantic_dns_bad_record_line.json", {"$.host.dns_servers[0].records[1]", R"(unknown type "CNAM")"}},
+      {"dns_hosts_file_in_scenario.json", {"$.proxy.dns.hosts_file", "the simulator has no files"}},
+      {"semantic_dns_unknown_query.json", {"$.expect.at_end.conditions[0].dns_query", R"(no action has the id "q2")"}},
+      {"dns_pipeline_and_name.json", {"$.actions[0].name", R"(belongs inside each element of "pipeline")"}},
   };
   std::size_t seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kScenarios + "/broken")) {

@@ -293,3 +293,34 @@ BOOST_AUTO_TEST_CASE(a_file_that_does_not_load_names_file_and_path) {
   BOOST_TEST(text.find("unknown_key_nested.json") != std::string::npos, text);
   BOOST_TEST(text.find("$.") != std::string::npos, text);
 }
+
+// A DNS condition reports the answer it saw, and fails on a wrong one (the order of
+// the records, the rejection, a query that is not done yet).
+BOOST_AUTO_TEST_CASE(dns_conditions_fail_with_what_was_seen) {
+  const Scenario s = load_text(R"({"name": "dns", "duration": "3s", "vm": {"ip": "192.168.65.9"},
+    "proxy": {"dns": {"upstreams": ["10.0.0.53"]}},
+    "host": {"dns_servers": [{"address": "10.0.0.53:53", "delay": "1s",
+                              "records": ["a.test A 1.1.1.1 60", "a.test A 2.2.2.2 60"]}]},
+    "actions": [{"at": "0s", "do": "dns_query", "id": "q", "name": "a.test"}],
+    "expect": {"timed": [{"at": "500ms", "dns_query": "q", "rcode": "NOERROR"}],
+               "at_end": {"conditions": [
+                 {"dns_query": "q", "answers": [["a.test", "A", 60, "2.2.2.2"], ["a.test", "A", 60, "1.1.1.1"]]},
+                 {"dns_query": "q", "rejected": true},
+                 {"dns_query": "q", "answers": [["a.test", "A", 60, "1.1.1.1"], ["a.test", "A", 60, "2.2.2.2"]],
+                  "rejected": null, "transport": "udp"}]}}})");
+  const RunResult r = run_scenario(s);
+  BOOST_TEST(!r.passed);
+  const ExpectationResult* early = find_expectation(r, "at 500ms: dns_query q");
+  BOOST_REQUIRE(early != nullptr);
+  BOOST_TEST(!early->passed);
+  BOOST_TEST(early->reason.find("not done") != std::string::npos, early->reason);
+  std::vector<const ExpectationResult*> at_end;
+  for (const auto& e : r.expectations)
+    if (e.kind == "at_end" && e.description.starts_with("dns_query q")) at_end.push_back(&e);
+  BOOST_REQUIRE(at_end.size() == 3u);
+  BOOST_TEST(!at_end[0]->passed);
+  BOOST_TEST(at_end[0]->reason.find("[a.test A 60 1.1.1.1], [a.test A 60 2.2.2.2]") != std::string::npos,
+             at_end[0]->reason);
+  BOOST_TEST(!at_end[1]->passed);
+  BOOST_TEST(at_end[2]->passed, at_end[2]->reason);
+}
