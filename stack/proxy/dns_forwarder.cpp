@@ -14,7 +14,7 @@ struct DnsForwarder::Query {
   std::vector<std::uint8_t> wire;  // what the upstreams get: the client's bytes, our id
   std::uint16_t sent_id = 0;
   DnsTransport transport = DnsTransport::udp;
-  DnsUpstreams::Plan plan;
+  DnsUpstreams::PlanRef plan;
   std::size_t group = 0;
   std::uint32_t attempt = 0;          // sends to the current group so far
   std::vector<std::uint32_t> asked;   // servers of the current group being asked
@@ -35,10 +35,10 @@ DnsForwarder::DnsForwarder(FlowContext& ctx, DnsAnswerSink& sink, Rng rng, Logge
 DnsForwarder::~DnsForwarder() = default;
 
 std::optional<std::vector<std::uint8_t>> DnsForwarder::start(Instant now, DnsQueryId id,
-                                                             const wire::DnsMessage& query, Bytes raw,
+                                                             wire::DnsMessage query, Bytes raw,
                                                              DnsTransport transport) {
-  DnsUpstreams::Plan plan = upstreams_.plan_for(query.questions[0].name);
-  if (plan.empty()) {  // nowhere to ask
+  DnsUpstreams::PlanRef plan = upstreams_.plan_for(query.questions[0].name);
+  if (plan->empty()) {  // nowhere to ask
     return dns_local_reply(query, wire::dns_rcode::SERVFAIL).encode();
   }
   now_ = now;
@@ -50,7 +50,7 @@ std::optional<std::vector<std::uint8_t>> DnsForwarder::start(Instant now, DnsQue
   }
   auto q = std::make_unique<Query>();
   q->id = id;
-  q->client = query;
+  q->client = std::move(query);
   q->wire.assign(raw.begin(), raw.end());
   q->sent_id = rng_.next_u16();
   store_be16(q->wire.data(), q->sent_id);
@@ -68,7 +68,7 @@ std::optional<std::vector<std::uint8_t>> DnsForwarder::start(Instant now, DnsQue
 }
 
 bool DnsForwarder::ask_group(Instant now, Query& q) {
-  q.asked = upstreams_.pick(now, q.plan, q.plan[q.group]);
+  q.asked = upstreams_.pick(now, *q.plan, (*q.plan)[q.group]);
   q.failed.assign(q.asked.size(), false);
   q.attempt = 0;
   if (q.asked.empty()) return false;
@@ -89,7 +89,7 @@ void DnsForwarder::send_round(Instant now, Query& q) {
 }
 
 void DnsForwarder::next_group(Instant now, Query& q) {
-  while (++q.group < q.plan.size()) {
+  while (++q.group < q.plan->size()) {
     if (ask_group(now, q)) return;
   }
   servfail(now, q);

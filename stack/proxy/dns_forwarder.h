@@ -58,7 +58,7 @@ class DnsForwarder final : public DnsResolver {
   DnsForwarder(FlowContext& ctx, DnsAnswerSink& sink, Rng rng, Logger logger);
   ~DnsForwarder() override;
 
-  std::optional<std::vector<std::uint8_t>> start(Instant now, DnsQueryId id, const wire::DnsMessage& query,
+  std::optional<std::vector<std::uint8_t>> start(Instant now, DnsQueryId id, wire::DnsMessage query,
                                                  Bytes raw, DnsTransport transport) override;
   void cancel(DnsQueryId id) override;
   void poll(Instant now) override;

@@ -45,7 +45,7 @@ DnsHostResolver::DnsHostResolver(FlowContext& ctx, DnsAnswerSink& sink, Logger l
 DnsHostResolver::~DnsHostResolver() = default;
 
 std::optional<std::vector<std::uint8_t>> DnsHostResolver::start(Instant now, DnsQueryId id,
-                                                                const wire::DnsMessage& query, Bytes,
+                                                                wire::DnsMessage query, Bytes,
                                                                 DnsTransport) {
   const wire::DnsQuestion& question = query.questions[0];
   if (question.qclass != wire::dns_class::IN) {
@@ -58,7 +58,7 @@ std::optional<std::vector<std::uint8_t>> DnsHostResolver::start(Instant now, Dns
   }
   ctx_.stats.add(Counter::dns_host_lookups);
   const std::uint64_t key = slot_key(id);
-  lookups_[key] = Lookup{id, query, *handle};
+  lookups_[key] = Lookup{id, std::move(query), *handle};
   by_handle_[*handle] = key;
   ctx_.handles.add(*handle, *this, "dns host lookup");
   timers_.schedule(id, now + ctx_.config.dns.timeout * 5);

@@ -43,7 +43,7 @@ class DnsHostResolver final : public DnsResolver {
   DnsHostResolver(FlowContext& ctx, DnsAnswerSink& sink, Logger logger);
   ~DnsHostResolver() override;
 
-  std::optional<std::vector<std::uint8_t>> start(Instant now, DnsQueryId id, const wire::DnsMessage& query,
+  std::optional<std::vector<std::uint8_t>> start(Instant now, DnsQueryId id, wire::DnsMessage query,
                                                  Bytes raw, DnsTransport transport) override;
   void cancel(DnsQueryId id) override;
   void poll(Instant now) override;

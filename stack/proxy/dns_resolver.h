@@ -3,8 +3,8 @@
 // host's resolver (dns_host_resolver.h), one per mode.
 //
 // Contract
-// - The service hands over a parsed query (exactly one question, opcode QUERY) with
-//   its raw bytes and a token. The resolver answers at once (start returns the reply)
+// - The service hands over a parsed query (exactly one question, opcode QUERY; the
+//   resolver keeps it, no copy) with its raw bytes and a token. The resolver answers at once (start returns the reply)
 //   or later, exactly once, through DnsAnswerSink::answer with the same token, from
 //   poll() or from a host event, never from inside start().
 // - A reply is a whole DNS message for the client: its id, its question bytes (letter
@@ -45,7 +45,7 @@ class DnsResolver : public host::HostEventSink {
   // The reply, when it is known at once; nothing when it will come through the sink.
   // `transport` is the client's: a TCP client can take a whole answer, so a truncated
   // upstream answer is worth asking again over TCP.
-  virtual std::optional<std::vector<std::uint8_t>> start(Instant now, DnsQueryId id, const wire::DnsMessage& query,
+  virtual std::optional<std::vector<std::uint8_t>> start(Instant now, DnsQueryId id, wire::DnsMessage query,
                                                          Bytes raw, DnsTransport transport) = 0;
   virtual void cancel(DnsQueryId id) = 0;
   virtual void poll(Instant now) = 0;

@@ -46,7 +46,7 @@ void DnsService::on_query(Instant now, Bytes query, const Client& client) {
     ctx_.stats.add(Counter::dns_formerr);
     return deliver(now, client, dns_bare_reply(view->id(), view->flags(), wire::dns_rcode::FORMERR), 0);
   }
-  const wire::DnsMessage& q = *parsed;
+  wire::DnsMessage& q = *parsed;
   const std::size_t limit = dns_udp_limit(q);
   if (auto records = local_.lookup(q.questions[0], client.addr)) {
     wire::DnsMessage reply = dns_local_reply(q, wire::dns_rcode::NOERROR);
@@ -64,7 +64,7 @@ void DnsService::on_query(Instant now, Bytes query, const Client& client) {
   const DnsQueryId id = pending_.emplace(Pending{client, limit});
   ++mine;
   if (client.transport == DnsTransport::tcp) ++tcp_clients_[slot_key(client.conn)].pending;
-  auto now_reply = resolver_->start(now, id, q, query, client.transport);
+  auto now_reply = resolver_->start(now, id, std::move(q), query, client.transport);
   if (now_reply) answer(now, id, std::move(*now_reply));
 }
 

@@ -19,19 +19,19 @@ std::uint32_t DnsUpstreams::index_of(const DnsUpstream& endpoint) {
   return static_cast<std::uint32_t>(servers_.size() - 1);
 }
 
-DnsUpstreams::Plan DnsUpstreams::plan_of(const std::vector<DnsUpstreamGroup>& groups) {
-  Plan plan;
+DnsUpstreams::PlanRef DnsUpstreams::plan_of(const std::vector<DnsUpstreamGroup>& groups) {
+  auto plan = std::make_shared<Plan>();
   for (const DnsUpstreamGroup& g : groups) {
     Group group;
     for (const DnsUpstream& u : g.servers) group.push_back(index_of(u));
-    plan.push_back(std::move(group));
+    plan->push_back(std::move(group));
   }
   return plan;
 }
 
 void DnsUpstreams::set_default(const std::vector<DnsUpstreamGroup>& groups) { default_.plan = plan_of(groups); }
 
-DnsUpstreams::Plan DnsUpstreams::plan_for(const wire::DnsName& name) const {
+DnsUpstreams::PlanRef DnsUpstreams::plan_for(const wire::DnsName& name) const {
   const Zone* best = nullptr;
   for (const Zone& z : zones_) {
     if (name.is_subdomain_of(z.name) && (best == nullptr || z.name.label_count() > best->name.label_count())) {
@@ -78,8 +78,8 @@ void DnsUpstreams::on_failure(Instant now, std::uint32_t index) {
 std::vector<DnsUpstreamStatus> DnsUpstreams::status() const {
   std::vector<DnsUpstreamStatus> out;
   auto add = [&](const Zone& zone) {
-    for (std::size_t g = 0; g < zone.plan.size(); ++g) {
-      for (std::uint32_t i : zone.plan[g]) {
+    for (std::size_t g = 0; g < zone.plan->size(); ++g) {
+      for (std::uint32_t i : (*zone.plan)[g]) {
         const Server& s = servers_[i];
         out.push_back(DnsUpstreamStatus{s.endpoint, zone.text, g, s.online, s.consecutive_failures, s.queries,
                                         s.answers, s.failures});

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,11 +32,14 @@ class DnsUpstreams {
  public:
   using Group = std::vector<std::uint32_t>;  // server indexes
   using Plan = std::vector<Group>;
+  // Shared, never changed once made: a query keeps the plan it started with even when
+  // set_default replaces the defaults meanwhile.
+  using PlanRef = std::shared_ptr<const Plan>;
 
   explicit DnsUpstreams(const DnsConfig& config);
 
   void set_default(const std::vector<DnsUpstreamGroup>& groups);
-  Plan plan_for(const wire::DnsName& name) const;
+  PlanRef plan_for(const wire::DnsName& name) const;
   // The servers of `group` to ask now (see the file comment); `plan` is the whole plan,
   // to know whether everything is offline.
   std::vector<std::uint32_t> pick(Instant now, const Plan& plan, const Group& group);
@@ -60,11 +64,11 @@ class DnsUpstreams {
   struct Zone {
     wire::DnsName name;
     std::string text;  // as configured, "" for the defaults
-    Plan plan;
+    PlanRef plan;
   };
 
   std::uint32_t index_of(const DnsUpstream& endpoint);
-  Plan plan_of(const std::vector<DnsUpstreamGroup>& groups);
+  PlanRef plan_of(const std::vector<DnsUpstreamGroup>& groups);
 
   std::uint32_t offline_after_;
   Duration probe_interval_;

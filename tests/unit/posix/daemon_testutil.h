@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -102,12 +104,23 @@ inline bool wait_for_file(const std::string& path, int timeout_ms = 5000) {
   return false;
 }
 
+// Connects to a daemon's Unix socket. The file appears at bind(), a moment before the
+// daemon's listen(): ECONNREFUSED until then, so refusals are retried for up to 5 s.
 inline int connect_unix(const std::string& path, int type) {
-  int fd = ::socket(AF_UNIX, type, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  int fd = -1;
+  for (int waited = 0;; waited += 10) {
+    fd = ::socket(AF_UNIX, type, 0);
+    BOOST_REQUIRE(fd >= 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    const int err = errno;
+    ::close(fd);
+    BOOST_REQUIRE_MESSAGE((err == ECONNREFUSED || err == ENOENT) && waited < 5000,
+                          "connect " << path << ": " << std::strerror(err));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return fd;
