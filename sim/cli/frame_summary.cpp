@@ -14,6 +14,7 @@
 #include "stack/base/result.h"
 #include "stack/wire/classify.h"
 #include "stack/wire/dns.h"
+#include "stack/wire/dns_text.h"
 
 namespace tapwire::sim {
 
@@ -54,36 +55,8 @@ void mark_malformed(FrameSummary& s, const Error& error) {
 
 // ---- DNS ------------------------------------------------------------------------
 
-std::string dns_type_name(std::uint16_t type) {
-  switch (type) {
-    case dns_type::A: return "A";
-    case dns_type::NS: return "NS";
-    case dns_type::CNAME: return "CNAME";
-    case dns_type::SOA: return "SOA";
-    case dns_type::PTR: return "PTR";
-    case dns_type::MX: return "MX";
-    case dns_type::TXT: return "TXT";
-    case dns_type::AAAA: return "AAAA";
-    case dns_type::SRV: return "SRV";
-    case dns_type::OPT: return "OPT";
-    case dns_type::ANY: return "ANY";
-    default: return "TYPE" + std::to_string(type);
-  }
-}
-
-std::string dns_rcode_name(std::uint8_t rcode) {
-  switch (rcode) {
-    case dns_rcode::NOERROR: return "NOERROR";
-    case dns_rcode::FORMERR: return "FORMERR";
-    case dns_rcode::SERVFAIL: return "SERVFAIL";
-    case dns_rcode::NXDOMAIN: return "NXDOMAIN";
-    case dns_rcode::NOTIMP: return "NOTIMP";
-    case dns_rcode::REFUSED: return "REFUSED";
-    default: return "RCODE" + std::to_string(rcode);
-  }
-}
-
-std::string dns_rdata_text(const DnsRecord& record) {
+// The rdata in a few words: TXT cut short (the full text form is wire::dns_rdata_text).
+std::string short_rdata_text(const DnsRecord& record) {
   std::string out;
   if (const auto* a = std::get_if<DnsRdataA>(&record.rdata)) return a->addr.to_string();
   if (const auto* aaaa = std::get_if<DnsRdataAaaa>(&record.rdata)) {
@@ -123,16 +96,16 @@ void dns_summary(FrameSummary& s, Bytes payload) {
   const DnsHeader& h = message->header;
   appendf(s.text, "DNS %s id=0x%04x", h.qr ? "response" : "query", h.id);
   if (h.opcode != dns_opcode::QUERY) appendf(s.text, " opcode=%u", h.opcode);
-  if (h.qr) s.text += " " + dns_rcode_name(h.rcode);
+  if (h.qr) s.text += " " + wire::dns_rcode_text(h.rcode);
   if (h.tc) s.text += " TC";
   for (std::size_t i = 0; i < message->questions.size(); ++i) {
     const DnsQuestion& q = message->questions[i];
-    s.text += (i == 0 ? " " : ", ") + dns_type_name(q.qtype) + "? " + q.name.to_text();
+    s.text += (i == 0 ? " " : ", ") + wire::dns_type_text(q.qtype) + "? " + q.name.to_text();
   }
   std::size_t shown = 0;
   for (const DnsRecord& r : message->answers) {
     if (shown == kMaxDnsRecordsShown) break;
-    s.text += (shown++ == 0 ? ": " : ", ") + dns_type_name(r.type) + " " + dns_rdata_text(r);
+    s.text += (shown++ == 0 ? ": " : ", ") + wire::dns_type_text(r.type) + " " + short_rdata_text(r);
   }
   if (message->answers.size() > shown) appendf(s.text, " +%zu more", message->answers.size() - shown);
   if (!message->authority.empty()) appendf(s.text, " ns=%zu", message->authority.size());

@@ -1,7 +1,7 @@
 #include "sim/guest/dns_answer.h"
 
-#include <array>
-#include <charconv>
+#include "stack/wire/dns_text.h"
+
 #include <set>
 #include <tuple>
 #include <utility>
@@ -10,71 +10,24 @@ namespace tapwire::sim {
 
 namespace {
 
-struct TypeName {
-  std::string_view name;
-  std::uint16_t type;
-};
-
-constexpr std::array<TypeName, 10> kTypeNames{{
-    {"A", wire::dns_type::A},
-    {"AAAA", wire::dns_type::AAAA},
-    {"CNAME", wire::dns_type::CNAME},
-    {"MX", wire::dns_type::MX},
-    {"TXT", wire::dns_type::TXT},
-    {"SRV", wire::dns_type::SRV},
-    {"NS", wire::dns_type::NS},
-    {"PTR", wire::dns_type::PTR},
-    {"SOA", wire::dns_type::SOA},
-    {"ANY", wire::dns_type::ANY},
-}};
-
-char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (upper(a[i]) != upper(b[i])) return false;
-  return true;
-}
-
 std::string describe(const wire::DnsRecord& r) {
   return r.name.to_text() + " " + qtype_name(r.type);
 }
 
 }  // namespace
 
+// The names are the wire layer's (stack/wire/dns_text.h); OPT is a pseudo-type no query
+// asks for.
 Result<std::uint16_t> parse_qtype(std::string_view text) {
-  for (const TypeName& t : kTypeNames)
-    if (iequals(text, t.name)) return t.type;
-  constexpr std::string_view kGeneric = "TYPE";
-  if (text.size() > kGeneric.size() && iequals(text.substr(0, kGeneric.size()), kGeneric)) {
-    const std::string_view digits = text.substr(kGeneric.size());
-    std::uint32_t value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec == std::errc{} && end == digits.data() + digits.size() && value <= UINT16_MAX)
-      return static_cast<std::uint16_t>(value);
-  }
+  const auto type = wire::parse_dns_type(text);
+  if (type && *type != wire::dns_type::OPT) return *type;
   return make_error(Errc::invalid_argument, "dns: unknown query type (A, AAAA, CNAME, MX, TXT, SRV, NS, PTR, "
                                             "SOA, ANY or TYPE<n>)");
 }
 
-std::string qtype_name(std::uint16_t qtype) {
-  for (const TypeName& t : kTypeNames)
-    if (t.type == qtype) return std::string(t.name);
-  return "TYPE" + std::to_string(qtype);
-}
+std::string qtype_name(std::uint16_t qtype) { return wire::dns_type_text(qtype); }
 
-std::string rcode_name(std::uint8_t rcode) {
-  switch (rcode) {
-    case wire::dns_rcode::NOERROR: return "NOERROR";
-    case wire::dns_rcode::FORMERR: return "FORMERR";
-    case wire::dns_rcode::SERVFAIL: return "SERVFAIL";
-    case wire::dns_rcode::NXDOMAIN: return "NXDOMAIN";
-    case wire::dns_rcode::NOTIMP: return "NOTIMP";
-    case wire::dns_rcode::REFUSED: return "REFUSED";
-    default: return "RCODE" + std::to_string(rcode);
-  }
-}
+std::string rcode_name(std::uint8_t rcode) { return wire::dns_rcode_text(rcode); }
 
 std::optional<std::string> strict_chain_check(const wire::DnsName& qname, std::uint16_t qtype,
                                               const std::vector<wire::DnsRecord>& answers) {
