@@ -11,8 +11,6 @@ namespace tapwire::sim {
 
 namespace {
 
-constexpr std::size_t kTcpLengthPrefix = 2;  // RFC 1035 §4.2.2
-
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 }  // namespace
@@ -135,10 +133,7 @@ void DnsStub::open_channel(Instant now, std::vector<Active*> members) {
   std::vector<std::uint8_t> out;
   for (Active* a : members) {
     GuestDnsQuery& q = *a->q;
-    const std::size_t len = q.question.size();
-    out.push_back(static_cast<std::uint8_t>(len >> 8));
-    out.push_back(static_cast<std::uint8_t>(len));
-    out.insert(out.end(), q.question.begin(), q.question.end());
+    wire::dns_tcp_append(out, Bytes(q.question.data(), q.question.size()));
     if (!q.sent_at) q.sent_at = now;
     a->deadline = now + q.options.timeout;
     a->channel = &ch;
@@ -255,11 +250,8 @@ void DnsStub::poll_channel(Instant now, Channel& ch) {
   ch.rx.insert(ch.rx.end(), in.begin(), in.end());
   GuestDnsQuery* only = ch.members.size() == 1 ? ch.members.front()->q.get() : nullptr;
   std::size_t at = 0;
-  while (ch.rx.size() - at >= kTcpLengthPrefix) {
-    const std::size_t len = load_be16(ch.rx.data() + at);
-    if (ch.rx.size() - at - kTcpLengthPrefix < len) break;
-    const Bytes data(ch.rx.data() + at + kTcpLengthPrefix, len);
-    at += kTcpLengthPrefix + len;
+  while (const auto message = wire::dns_tcp_next(Bytes(ch.rx.data(), ch.rx.size()), at)) {
+    const Bytes data = *message;
     auto m = wire::DnsMessage::parse(data);
     if (!m.ok()) {
       count_ignored(only, Verdict::malformed);

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <deque>
 
 namespace tapwire::sim {
 
@@ -26,12 +25,11 @@ class DnsTcpApp : public TcpServerApp {
   void service() override {
     std::array<std::uint8_t, 4096> buf;
     for (std::size_t n; (n = read(buf.data(), buf.size())) > 0;) in_.insert(in_.end(), buf.data(), buf.data() + n);
-    while (!broken_ && in_.size() >= 2) {
-      std::size_t len = std::size_t{in_[0]} << 8 | in_[1];
-      if (in_.size() < 2 + len) break;
-      std::vector<std::uint8_t> msg(in_.begin() + 2, in_.begin() + 2 + static_cast<std::ptrdiff_t>(len));
-      in_.erase(in_.begin(), in_.begin() + 2 + static_cast<std::ptrdiff_t>(len));
-      auto reply = server_.on_tcp_query(Bytes(msg.data(), msg.size()));
+    std::size_t used = 0;
+    while (!broken_) {
+      const auto msg = wire::dns_tcp_next(Bytes(in_.data(), in_.size()), used);
+      if (!msg) break;
+      auto reply = server_.on_tcp_query(*msg);
       if (!reply) {
         broken_ = true;
         break;
@@ -41,26 +39,22 @@ class DnsTcpApp : public TcpServerApp {
       world_.schedule_in(server_.spec().delay, [this, life, reply = std::move(*reply)] {
         if (life.expired() || finished_) return;
         --waiting_;
-        out_.push_back(static_cast<std::uint8_t>(reply.size() >> 8));
-        out_.push_back(static_cast<std::uint8_t>(reply.size()));
-        out_.insert(out_.end(), reply.begin(), reply.end());
+        wire::dns_tcp_append(out_, Bytes(reply.data(), reply.size()));
         service();
       });
     }
-    while (!out_.empty()) {
-      std::size_t n = std::min(out_.size(), buf.size());
-      std::copy_n(out_.begin(), n, buf.begin());
-      std::size_t w = write(buf.data(), n);
+    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(used));
+    if (!out_.empty()) {
+      const std::size_t w = write(out_.data(), out_.size());  // the rest waits for tx_space
       out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(w));
-      if (w < n) break;  // wait for tx_space
     }
     if ((broken_ || peer_eof()) && waiting_ == 0 && out_.empty()) close();
   }
 
  private:
   SimDnsServer& server_;
-  std::deque<std::uint8_t> in_;
-  std::deque<std::uint8_t> out_;
+  std::vector<std::uint8_t> in_;
+  std::vector<std::uint8_t> out_;
   std::size_t waiting_ = 0;  // answers scheduled, not yet queued
   bool broken_ = false;
 };

@@ -197,31 +197,24 @@ void DnsForwarder::read_udp(Instant now, Query& q) {
     std::size_t full = 0;
     auto got = ctx_.host.udp_recv_from(q.udp, MutBytes(rx_.data(), rx_.size()), &from, &full);
     if (!got) return;  // would_block (or the socket failed: the deadline decides)
-    std::optional<std::uint32_t> server;
-    for (std::uint32_t s : q.asked) {
-      const DnsUpstream& u = upstreams_.server(s);
-      if (u.ip == from.addr && u.port == from.port) server = s;
-    }
-    if (!server || full != *got) {
+    std::size_t slot = 0;  // which asked server sent it
+    while (slot < q.asked.size() && !(upstreams_.server(q.asked[slot]).ip == from.addr &&
+                                      upstreams_.server(q.asked[slot]).port == from.port))
+      ++slot;
+    if (slot == q.asked.size() || full != *got) {
       ctx_.stats.drop(Drop::dns_upstream_mismatch);
       continue;
     }
-    on_udp_reply(now, q, *server, Bytes(rx_.data(), *got));
+    on_udp_reply(now, q, slot, Bytes(rx_.data(), *got));
     if (!queries_.count(key)) return;  // answered
   }
 }
 
-void DnsForwarder::on_udp_reply(Instant now, Query& q, std::uint32_t server, Bytes reply) {
+void DnsForwarder::on_udp_reply(Instant now, Query& q, std::size_t slot, Bytes reply) {
   auto relayed = dns_relay(reply, q.sent_id, q.client);
-  if (!relayed) {
-    ctx_.stats.drop(relayed.error() == UpstreamReplyProblem::malformed ? Drop::dns_upstream_malformed
-                                                                       : Drop::dns_upstream_mismatch);
-    return;
-  }
-  const std::size_t slot = static_cast<std::size_t>(
-      std::find(q.asked.begin(), q.asked.end(), server) - q.asked.begin());
-  const std::uint8_t rcode = dns_rcode_of(reply);
-  if (rcode == wire::dns_rcode::SERVFAIL || rcode == wire::dns_rcode::REFUSED) {
+  if (!relayed) return count_unusable(relayed.error());
+  const std::uint32_t server = q.asked[slot];
+  if (dns_server_failed(reply)) {
     // This server cannot answer; the others of the group may (RFC 1035 §7.2).
     ctx_.stats.add(Counter::dns_upstream_failures);
     if (!q.failed[slot]) upstreams_.on_failure(now, server);
@@ -251,9 +244,8 @@ void DnsForwarder::start_tcp(Instant now, Query& q, std::uint32_t server, std::v
   ctx_.handles.add(q.tcp, *this, "dns upstream TCP connection");
   by_handle_[q.tcp] = slot_key(q.id);
   // The framed query: length, then the same bytes as over UDP.
-  std::vector<std::uint8_t> framed(2 + q.wire.size());
-  store_be16(framed.data(), static_cast<std::uint16_t>(q.wire.size()));
-  std::copy(q.wire.begin(), q.wire.end(), framed.begin() + 2);
+  std::vector<std::uint8_t> framed;
+  wire::dns_tcp_append(framed, Bytes(q.wire.data(), q.wire.size()));
   q.wire = std::move(framed);
   q.tcp_sent = 0;
   timers_.schedule(q.id, now + ctx_.config.dns.timeout * ctx_.config.dns.attempts);
@@ -295,19 +287,22 @@ void DnsForwarder::read_tcp(Instant now, Query& q) {
     }
     if (*got == 0) return tcp_failed(now, q);  // EOF before a whole reply
     q.tcp_in.insert(q.tcp_in.end(), rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(*got));
-    if (q.tcp_in.size() < 2) continue;
-    const std::size_t len = load_be16(q.tcp_in.data());
-    if (q.tcp_in.size() < 2 + len) continue;
-    auto relayed = dns_relay(Bytes(q.tcp_in.data() + 2, len), q.sent_id, q.client);
+    std::size_t used = 0;
+    const auto reply = wire::dns_tcp_next(Bytes(q.tcp_in.data(), q.tcp_in.size()), used);
+    if (!reply) continue;
+    auto relayed = dns_relay(*reply, q.sent_id, q.client);
     if (!relayed) {
-      ctx_.stats.drop(relayed.error() == UpstreamReplyProblem::malformed ? Drop::dns_upstream_malformed
-                                                                         : Drop::dns_upstream_mismatch);
+      count_unusable(relayed.error());
       return tcp_failed(now, q);
     }
-    const std::uint8_t rcode = dns_rcode_of(Bytes(relayed->data(), relayed->size()));
-    if (rcode == wire::dns_rcode::SERVFAIL || rcode == wire::dns_rcode::REFUSED) return tcp_failed(now, q);
+    if (dns_server_failed(*reply)) return tcp_failed(now, q);
     return finish(now, q, std::move(*relayed));
   }
+}
+
+void DnsForwarder::count_unusable(UpstreamReplyProblem problem) {
+  ctx_.stats.drop(problem == UpstreamReplyProblem::malformed ? Drop::dns_upstream_malformed
+                                                             : Drop::dns_upstream_mismatch);
 }
 
 void DnsForwarder::tcp_failed(Instant now, Query& q) {

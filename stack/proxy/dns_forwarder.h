@@ -82,7 +82,10 @@ class DnsForwarder final : public DnsResolver {
   void send_round(Instant now, Query& q);
   void on_timeout(Instant now, Query& q);
   void read_udp(Instant now, Query& q);
-  void on_udp_reply(Instant now, Query& q, std::uint32_t server, Bytes reply);
+  // A datagram from the server q.asked[slot].
+  void on_udp_reply(Instant now, Query& q, std::size_t slot, Bytes reply);
+  // A datagram or TCP reply that is not an answer to us: counted.
+  void count_unusable(UpstreamReplyProblem problem);
   void start_tcp(Instant now, Query& q, std::uint32_t server, std::vector<std::uint8_t> truncated);
   void on_tcp_event(Instant now, Query& q, const host::HostEvent& event);
   void send_tcp(Instant now, Query& q);

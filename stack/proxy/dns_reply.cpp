@@ -47,6 +47,11 @@ std::uint8_t dns_rcode_of(Bytes message) {
   return message.size() >= 4 ? static_cast<std::uint8_t>(message[3] & 0x0f) : wire::dns_rcode::SERVFAIL;
 }
 
+bool dns_server_failed(Bytes reply) {
+  const std::uint8_t rcode = dns_rcode_of(reply);
+  return rcode == wire::dns_rcode::SERVFAIL || rcode == wire::dns_rcode::REFUSED;
+}
+
 Result<std::vector<std::uint8_t>, UpstreamReplyProblem> dns_relay(Bytes upstream_reply, std::uint16_t sent_id,
                                                                   const wire::DnsMessage& client) {
   auto view = wire::DnsMessageView::check(upstream_reply);
@@ -63,15 +68,13 @@ Result<std::vector<std::uint8_t>, UpstreamReplyProblem> dns_relay(Bytes upstream
   }
   std::vector<std::uint8_t> out(upstream_reply.begin(), upstream_reply.end());
   store_be16(out.data(), client.header.id);
-  // The question name sits uncompressed at offset 12 in every sane reply; then its
-  // bytes become the client's (same length: the names are equal but for case).
-  const Bytes name = ours.name.wire();
-  if (out.size() >= wire::kDnsHeaderLen + name.size() &&
-      std::equal(name.begin(), name.end(), out.begin() + wire::kDnsHeaderLen,
-                 [](std::uint8_t a, std::uint8_t b) {
-                   auto lower = [](std::uint8_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
-                   return lower(a) == lower(b);
-                 })) {
+  // The question name sits uncompressed at offset 12 in every sane reply (DnsName keeps
+  // the bytes it was decoded from); then they become the client's own bytes, which
+  // differ at most in letter case.
+  const Bytes theirs_wire = theirs.name.wire();
+  if (out.size() >= wire::kDnsHeaderLen + theirs_wire.size() &&
+      std::equal(theirs_wire.begin(), theirs_wire.end(), out.begin() + wire::kDnsHeaderLen)) {
+    const Bytes name = ours.name.wire();
     std::copy(name.begin(), name.end(), out.begin() + wire::kDnsHeaderLen);
   }
   return out;

@@ -45,6 +45,9 @@ std::optional<std::vector<std::uint8_t>> dns_fit(std::vector<std::uint8_t> reply
 // True when the TC bit of an encoded message is set.
 bool dns_truncated(Bytes message);
 std::uint8_t dns_rcode_of(Bytes message);
+// SERVFAIL or REFUSED: the server could not answer, another may (RFC 1035 §7.2).
+// Every other rcode, NXDOMAIN included, is an answer.
+bool dns_server_failed(Bytes reply);
 
 // Why an upstream's datagram is not the answer to our query.
 enum class UpstreamReplyProblem : std::uint8_t { malformed, not_ours };

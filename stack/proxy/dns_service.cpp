@@ -73,9 +73,7 @@ void DnsService::answer(Instant now, DnsQueryId id, std::vector<std::uint8_t> re
   Pending* p = pending_.find(id);
   if (p == nullptr) return;
   const Pending done = *p;
-  pending_.release(id);
-  auto mine = inflight_by_client_.find(done.client.addr.value);
-  if (mine != inflight_by_client_.end() && --mine->second == 0) inflight_by_client_.erase(mine);
+  forget(id, done);
   if (done.client.transport == DnsTransport::tcp) {
     auto c = tcp_clients_.find(slot_key(done.client.conn));
     if (c == tcp_clients_.end()) return;  // the connection is gone
@@ -84,6 +82,14 @@ void DnsService::answer(Instant now, DnsQueryId id, std::vector<std::uint8_t> re
   count_reply(Bytes(reply.data(), reply.size()));
   deliver(now, done.client, std::move(reply), done.udp_limit);
   if (done.client.transport == DnsTransport::tcp) maybe_finish_tcp(done.client.conn);
+}
+
+// Frees the pending slot of `id` (whose entry `p` may be: it is read first) and its
+// client's in-flight count.
+void DnsService::forget(DnsQueryId id, const Pending& p) {
+  auto mine = inflight_by_client_.find(p.client.addr.value);
+  if (mine != inflight_by_client_.end() && --mine->second == 0) inflight_by_client_.erase(mine);
+  pending_.release(id);
 }
 
 void DnsService::deliver(Instant now, const Client& client, std::vector<std::uint8_t> reply, std::size_t udp_limit) {
@@ -168,47 +174,37 @@ void DnsService::on_tcp_event(Instant now, const tcp::StackEvent& event) {
 
 void DnsService::read_tcp(Instant now, tcp::ConnId conn) {
   const std::uint64_t key = slot_key(conn);
-  if (!tcp_clients_.count(key)) return;
+  auto c = tcp_clients_.find(key);
+  if (c == tcp_clients_.end()) return;
   std::uint8_t chunk[4096];
   for (;;) {
     auto got = ctx_.tcp.recv(conn, MutBytes(chunk, sizeof chunk));
     if (!got || *got == 0) break;
-    std::vector<std::uint8_t>& unread = tcp_clients_[key].unread;
-    unread.insert(unread.end(), chunk, chunk + *got);
-    if (unread.size() > kMaxTcpPending) {
+    c->second.unread.insert(c->second.unread.end(), chunk, chunk + *got);
+    if (c->second.unread.size() > kMaxTcpPending) {
       ctx_.stats.drop(Drop::dns_tcp_oversized);
       return drop_tcp_client(conn, true);
     }
   }
   const auto endpoints = ctx_.tcp.endpoints(conn);
   const Client client{DnsTransport::tcp, endpoints ? endpoints->remote.ip : wire::Ipv4Addr{}, 0, conn};
-  // Every complete message, in order (RFC 1035 §4.2.2: two-octet length, then the
-  // message). A query answered at once may end the connection (a failed send), so the
-  // client is looked up again for each message.
+  // Every complete message, in order. The bytes are taken out of the client's entry
+  // while they are answered: a query answered at once may end the connection (a
+  // failed send) and the entry with it.
+  std::vector<std::uint8_t> stream = std::move(c->second.unread);
   std::size_t used = 0;
-  for (;;) {
-    auto c = tcp_clients_.find(key);
-    if (c == tcp_clients_.end()) return;
-    std::vector<std::uint8_t>& unread = c->second.unread;
-    if (unread.size() - used < 2) break;
-    const std::size_t len = load_be16(unread.data() + used);
-    if (unread.size() - used - 2 < len) break;
-    const std::vector<std::uint8_t> query(unread.begin() + static_cast<std::ptrdiff_t>(used + 2),
-                                          unread.begin() + static_cast<std::ptrdiff_t>(used + 2 + len));
-    used += 2 + len;
-    on_query(now, Bytes(query.data(), query.size()), client);
+  while (auto message = wire::dns_tcp_next(Bytes(stream.data(), stream.size()), used)) {
+    on_query(now, *message, client);
+    if (!tcp_clients_.count(key)) return;
   }
-  auto c = tcp_clients_.find(key);
-  if (c != tcp_clients_.end()) {
-    c->second.unread.erase(c->second.unread.begin(), c->second.unread.begin() + static_cast<std::ptrdiff_t>(used));
-  }
+  stream.erase(stream.begin(), stream.begin() + static_cast<std::ptrdiff_t>(used));
+  tcp_clients_.at(key).unread = std::move(stream);
 }
 
 void DnsService::send_tcp(Instant, const Client& client, Bytes reply) {
   if (!tcp_clients_.count(slot_key(client.conn))) return;
-  std::vector<std::uint8_t> framed(2 + reply.size());
-  store_be16(framed.data(), static_cast<std::uint16_t>(reply.size()));
-  std::copy(reply.begin(), reply.end(), framed.begin() + 2);
+  std::vector<std::uint8_t> framed;
+  wire::dns_tcp_append(framed, reply);
   auto sent = ctx_.tcp.send(client.conn, Bytes(framed.data(), framed.size()));
   if (!sent || *sent != framed.size()) {
     // A client that does not read its answers: a partial reply would break the
@@ -228,17 +224,11 @@ void DnsService::drop_tcp_client(tcp::ConnId conn, bool reset) {
   const std::uint64_t key = slot_key(conn);
   if (tcp_clients_.erase(key) == 0) return;
   // Its pending queries: withdrawn from the resolver and forgotten.
-  std::vector<DnsQueryId> gone;
   pending_.for_each_live([&](DnsQueryId id, const Pending& p) {
-    if (p.client.transport == DnsTransport::tcp && slot_key(p.client.conn) == key) gone.push_back(id);
-  });
-  for (DnsQueryId id : gone) {
+    if (p.client.transport != DnsTransport::tcp || slot_key(p.client.conn) != key) return;
     resolver_->cancel(id);
-    const Pending p = *pending_.find(id);
-    pending_.release(id);
-    auto mine = inflight_by_client_.find(p.client.addr.value);
-    if (mine != inflight_by_client_.end() && --mine->second == 0) inflight_by_client_.erase(mine);
-  }
+    forget(id, p);
+  });
   if (reset) (void)ctx_.tcp.abort(conn);
 }
 

@@ -89,6 +89,7 @@ class DnsService final : public GatewayService, private DnsAnswerSink {
   // Triage, local names, then the resolver (see the file comment).
   void on_query(Instant now, Bytes query, const Client& client);
   void answer(Instant now, DnsQueryId id, std::vector<std::uint8_t> reply) override;
+  void forget(DnsQueryId id, const Pending& p);
   void deliver(Instant now, const Client& client, std::vector<std::uint8_t> reply, std::size_t udp_limit);
   void send_udp(Instant now, const Client& client, Bytes reply);
   void send_tcp(Instant now, const Client& client, Bytes reply);

@@ -448,4 +448,20 @@ DnsMessage DnsMessage::make_response(const DnsMessage& query, std::uint8_t rcode
   return m;
 }
 
+void dns_tcp_append(std::vector<std::uint8_t>& stream, Bytes message) {
+  const std::size_t at = stream.size();
+  stream.resize(at + kDnsTcpLengthLen);
+  store_be16(stream.data() + at, static_cast<std::uint16_t>(message.size()));
+  stream.insert(stream.end(), message.begin(), message.end());
+}
+
+std::optional<Bytes> dns_tcp_next(Bytes stream, std::size_t& offset) {
+  if (stream.size() - offset < kDnsTcpLengthLen) return std::nullopt;
+  const std::size_t len = load_be16(stream.data() + offset);
+  if (stream.size() - offset - kDnsTcpLengthLen < len) return std::nullopt;
+  const Bytes message = stream.subspan(offset + kDnsTcpLengthLen, len);
+  offset += kDnsTcpLengthLen + len;
+  return message;
+}
+
 }  // namespace tapwire::wire

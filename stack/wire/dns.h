@@ -250,4 +250,14 @@ struct DnsMessage {
   bool operator==(const DnsMessage&) const = default;
 };
 
+// DNS over TCP (RFC 1035 §4.2.2, RFC 7766 §8): every message behind a two-octet length.
+inline constexpr std::size_t kDnsTcpLengthLen = 2;
+
+// Appends `message` (at most 65535 octets) to `stream` with its length in front.
+void dns_tcp_append(std::vector<std::uint8_t>& stream, Bytes message);
+
+// The next whole message of `stream` at `offset`, which moves past it; nothing while
+// the message at `offset` is still incomplete (offset unchanged).
+std::optional<Bytes> dns_tcp_next(Bytes stream, std::size_t& offset);
+
 }  // namespace tapwire::wire

@@ -75,21 +75,17 @@ inline std::vector<DnsMessage> ask_udp(Harness& h, const std::vector<std::uint8_
 
 // A TCP message with its 2-byte length (RFC 1035 §4.2.2).
 inline std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& message) {
-  std::vector<std::uint8_t> out{static_cast<std::uint8_t>(message.size() >> 8),
-                                static_cast<std::uint8_t>(message.size())};
-  out.insert(out.end(), message.begin(), message.end());
+  std::vector<std::uint8_t> out;
+  wire::dns_tcp_append(out, Bytes(message.data(), message.size()));
   return out;
 }
 
-// Splits a TCP byte stream into its framed messages.
+// Splits a TCP byte stream into its framed messages (nothing may be left over).
 inline std::vector<DnsMessage> unframe(const Frame& stream) {
   std::vector<DnsMessage> out;
-  for (std::size_t at = 0; at + 2 <= stream.size();) {
-    const std::size_t len = (std::size_t{stream[at]} << 8) | stream[at + 1];
-    BOOST_REQUIRE_LE(at + 2 + len, stream.size());
-    out.push_back(parse(Bytes(stream.data() + at + 2, len)));
-    at += 2 + len;
-  }
+  std::size_t at = 0;
+  while (const auto message = wire::dns_tcp_next(Bytes(stream.data(), stream.size()), at)) out.push_back(parse(*message));
+  BOOST_REQUIRE_EQUAL(at, stream.size());
   return out;
 }
 
