@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <pybind11/stl.h>
 
 #include "pybind/bindings.h"
@@ -351,25 +352,7 @@ void bind_proxy_dns(py::module_& m) {
   proxy.def(
       "dns_status",
       [](const ProxyView& p) {
-        const proxy::DnsStatus s = p.session->proxy().dns_status();
-        py::dict d;
-        d["mode"] = std::string(proxy::to_string(s.mode));
-        d["inflight"] = s.inflight;
-        py::list ups;
-        for (const proxy::DnsUpstreamStatus& u : s.upstreams) {
-          py::dict e;
-          e["server"] = u.server.to_string();
-          e["zone"] = u.zone;
-          e["group"] = u.group;
-          e["online"] = u.online;
-          e["consecutive_failures"] = u.consecutive_failures;
-          e["queries"] = u.queries;
-          e["answers"] = u.answers;
-          e["failures"] = u.failures;
-          ups.append(e);
-        }
-        d["upstreams"] = ups;
-        return d;
+        return py::module_::import("json").attr("loads")(proxy::to_json(p.session->proxy().dns_status()).dump());
       },
       "The DNS service's state (dict: mode, inflight, upstreams: one dict per server with server, zone, "
       "group, online, consecutive_failures, queries, answers, failures).");

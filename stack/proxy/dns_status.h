@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "stack/proxy/config.h"
 
 namespace tapwire::proxy {
@@ -28,5 +30,10 @@ struct DnsStatus {
   std::size_t inflight = 0;  // queries waiting for a resolver
   std::vector<DnsUpstreamStatus> upstreams;
 };
+
+// {"mode", "inflight", "upstreams": [{"server", "zone", "group", "online",
+// "consecutive_failures", "queries", "answers", "failures"}]}: the one rendering the
+// daemon's control socket and the Python module both show.
+nlohmann::json to_json(const DnsStatus& status);
 
 }  // namespace tapwire::proxy

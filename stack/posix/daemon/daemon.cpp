@@ -96,27 +96,14 @@ json transport_counters_json(const posix::TransportCounters& c) {
 // The DNS service's state for `tapwire ctl`: mode, queries in flight, each upstream's
 // health, and the host resolver's lookups (host mode).
 json dns_json(const proxy::DnsStatus& status, const posix::PosixHostNet& host, bool from_resolv_conf) {
-  json upstreams = json::array();
-  for (const proxy::DnsUpstreamStatus& u : status.upstreams) {
-    upstreams.push_back(json{{"server", u.server.to_string()},
-                             {"zone", u.zone},
-                             {"group", u.group},
-                             {"online", u.online},
-                             {"consecutive_failures", u.consecutive_failures},
-                             {"queries", u.queries},
-                             {"answers", u.answers},
-                             {"failures", u.failures}});
-  }
   const posix::HostLookupCounters& lookups = host.lookup_counters();
   const posix::ResolverPoolCounters pool = host.resolver_counters();
-  return json{{"mode", std::string(proxy::to_string(status.mode))},
-              {"inflight", status.inflight},
-              {"upstreams_from", from_resolv_conf ? std::string(kResolvConfPath) : std::string("configuration")},
-              {"upstreams", std::move(upstreams)},
-              {"host_resolver",
-               {{"open", host.lookups_open()}, {"started", lookups.started}, {"answered", lookups.answered},
-                {"discarded", lookups.discarded}, {"limit_hits", lookups.limit_hits},
-                {"config_reloads", pool.reinits}}}};
+  json out = proxy::to_json(status);
+  out["upstreams_from"] = from_resolv_conf ? std::string(kResolvConfPath) : std::string("configuration");
+  out["host_resolver"] = {{"open", host.lookups_open()}, {"started", lookups.started},
+                          {"answered", lookups.answered}, {"discarded", lookups.discarded},
+                          {"limit_hits", lookups.limit_hits}, {"config_reloads", pool.reinits}};
+  return out;
 }
 
 class Daemon final : public posix::FrameReceiver {
