@@ -118,9 +118,7 @@ inline std::vector<host::Handle> query_sockets(Harness& h, std::optional<std::ui
 
 // No leaks, and the only host sockets left open are the forwarder's unused spares.
 inline void check_no_leaks_but_spares(Harness& h) {
-  const auto leaks = h.proxy.leaks();
-  for (const auto& l : leaks) BOOST_TEST_MESSAGE("leak: " << l);
-  BOOST_CHECK(leaks.empty());
+  h.check_no_leaks();
   BOOST_CHECK_EQUAL(h.proxy.dns_status().inflight, 0u);
   BOOST_CHECK_EQUAL(h.host.open_count(), open_sockets(h, Kind::udp).size());
   BOOST_CHECK_LE(h.host.open_count(), DnsForwarder::kSpareSockets);

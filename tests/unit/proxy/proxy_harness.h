@@ -208,7 +208,9 @@ struct Harness : tcp::SegmentSink {
     const auto leaks = proxy.leaks();
     for (const auto& l : leaks) BOOST_TEST_MESSAGE("leak: " << l);
     BOOST_CHECK(leaks.empty());
-    BOOST_CHECK_EQUAL(host.open_count(), 0u);
+    // Open host sockets: only those the proxy keeps on purpose (a DNS forwarder's idle
+    // upstream sockets); none at all unless something registered one.
+    BOOST_CHECK_EQUAL(host.open_count(), proxy.own_handles().size());
     BOOST_CHECK_LE(max_frame, config.mtu + wire::kEthernetHeaderLen);
   }
 
