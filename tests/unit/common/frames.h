@@ -14,6 +14,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/wire/addr.h"
+#include "stack/wire/arp.h"
 #include "stack/wire/ethernet.h"
 #include "stack/wire/ipv4.h"
 #include "stack/wire/udp.h"
@@ -48,6 +49,18 @@ inline wire::Ipv4Repr ipv4_header(wire::Ipv4Addr src, wire::Ipv4Addr dst, std::u
   ip.protocol = protocol;
   ip.ident = ident;
   return ip;
+}
+
+// A broadcast ARP request from (sender_mac, sender_ip) asking who has `target`.
+inline Frame arp_request(wire::MacAddr sender_mac, wire::Ipv4Addr sender_ip, wire::Ipv4Addr target) {
+  wire::ArpRepr arp;
+  arp.op = wire::ArpOp::request;
+  arp.sender_mac = sender_mac;
+  arp.sender_ip = sender_ip;
+  arp.target_ip = target;
+  Frame body(arp.buffer_len());
+  arp.emit(body);
+  return ethernet_frame(wire::MacAddr::broadcast(), sender_mac, wire::kEthertypeArp, body);
 }
 
 // An IPv4 datagram (header from `ip`, payload_len taken from `payload`).

@@ -481,20 +481,7 @@ BOOST_AUTO_TEST_CASE(jumbo_mtu_advertises_mtu_minus_40_and_stays_within_mtu) {
 BOOST_AUTO_TEST_CASE(arp_answered_for_gateway_and_host_alias) {
   Harness h;
   for (wire::Ipv4Addr target : {kGatewayIp, kHostAliasIp}) {
-    wire::ArpRepr req;
-    req.op = wire::ArpOp::request;
-    req.sender_mac = kGuestMac;
-    req.sender_ip = kGuestIp;
-    req.target_ip = target;
-    Frame arp(req.buffer_len());
-    req.emit(arp);
-    wire::EthernetRepr eth;
-    eth.dst = wire::MacAddr::broadcast();
-    eth.src = kGuestMac;
-    eth.ethertype = wire::kEthertypeArp;
-    eth.payload = arp;
-    Frame f(eth.buffer_len());
-    eth.emit(f);
+    const Frame f = test_frames::arp_request(kGuestMac, kGuestIp, target);
     h.proxy.on_frame(h.now, f);
     h.proxy.poll(h.now);
     auto frames = h.link.take();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/testbed/testbed.h"
+#include "tests/unit/common/frames.h"
 #include "stack/wire/arp.h"
 #include "stack/wire/ethernet.h"
 #include "stack/wire/ipv4.h"
@@ -17,8 +18,6 @@
 namespace tapwire {
 inline std::ostream& operator<<(std::ostream& os, Instant t) { return os << to_string(t); }
 namespace wire {
-inline std::ostream& operator<<(std::ostream& os, const Ipv4Addr& a) { return os << a.to_string(); }
-inline std::ostream& operator<<(std::ostream& os, const MacAddr& m) { return os << m.to_string(); }
 inline std::ostream& operator<<(std::ostream& os, ArpOp op) { return os << static_cast<int>(op); }
 }  // namespace wire
 }  // namespace tapwire
@@ -45,16 +44,7 @@ Frame ethernet(wire::MacAddr dst, std::uint16_t ethertype, const Frame& payload)
   return out;
 }
 
-Frame arp_request_for(wire::Ipv4Addr target) {
-  wire::ArpRepr arp;
-  arp.op = wire::ArpOp::request;
-  arp.sender_mac = kGuestMac;
-  arp.sender_ip = kGuestIp;
-  arp.target_ip = target;
-  Frame body(arp.buffer_len());
-  arp.emit(body);
-  return ethernet(wire::MacAddr::broadcast(), wire::kEthertypeArp, body);
-}
+Frame arp_request_for(wire::Ipv4Addr target) { return test_frames::arp_request(kGuestMac, kGuestIp, target); }
 
 Frame tcp_syn(wire::MacAddr gateway_mac, wire::Ipv4Addr dst, std::uint16_t dport) {
   wire::TcpRepr syn;
