@@ -137,52 +137,49 @@ BOOST_AUTO_TEST_CASE(a_corrupt_file_is_a_warning_naming_the_path_and_an_empty_ta
   }
 }
 
+// One daemon life: started on a fresh QEMU socket with `leases`, asked for a lease for
+// each MAC in turn over one connection, then stopped with SIGTERM (exit 0 checked).
+struct DaemonLife {
+  std::vector<std::string> addresses;  // in the order of the MACs
+  std::string err;                     // what it wrote to stderr
+};
+
+DaemonLife live_once(TempDir& dir, const std::string& leases, const std::string& tag,
+                     const std::vector<MacAddr>& macs) {
+  const std::string vm = dir.file(tag + ".sock");
+  Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn", "--dns-mode", "off"},
+                  dir, tag);
+  BOOST_REQUIRE(wait_for_file(vm));
+  DaemonLife life;
+  int fd = connect_unix(vm, SOCK_STREAM);
+  for (const MacAddr& mac : macs) life.addresses.push_back(lease(fd, mac).to_string());
+  ::close(fd);
+  ::kill(d.pid, SIGTERM);
+  BOOST_TEST(wait_exit(d) == 0);
+  life.err = slurp(d.err_path);
+  return life;
+}
+
 BOOST_AUTO_TEST_CASE(the_daemon_keeps_each_macs_address_across_a_restart) {
   TempDir dir;
   const std::string leases = dir.file("leases.json");
-  {
-    const std::string vm = dir.file("vm1.sock");
-    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn", "--dns-mode", "off"},
-                    dir, "first");
-    BOOST_REQUIRE(wait_for_file(vm));
-    int fd = connect_unix(vm, SOCK_STREAM);
-    BOOST_TEST(lease(fd, kMacA).to_string() == "192.168.65.3");
-    BOOST_TEST(lease(fd, kMacB).to_string() == "192.168.65.4");
-    ::close(fd);
-    ::kill(d.pid, SIGTERM);
-    BOOST_TEST(wait_exit(d) == 0);
-    BOOST_TEST(slurp(d.err_path).find("lease") == std::string::npos);  // no warning about the file
-  }
+  const DaemonLife first = live_once(dir, leases, "first", {kMacA, kMacB});
+  BOOST_TEST(first.addresses == (std::vector<std::string>{"192.168.65.3", "192.168.65.4"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(first.err.find("lease") == std::string::npos);  // no warning about the file
   daemon::LeaseFileContents saved = daemon::load_lease_file(leases);
   BOOST_TEST(!saved.warning.has_value());
   BOOST_TEST(saved.leases.size() == 2u);
-  {
-    // B comes back first, then A: each gets its own address again.
-    const std::string vm = dir.file("vm2.sock");
-    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn", "--dns-mode", "off"},
-                    dir, "second");
-    BOOST_REQUIRE(wait_for_file(vm));
-    int fd = connect_unix(vm, SOCK_STREAM);
-    BOOST_TEST(lease(fd, kMacB).to_string() == "192.168.65.4");
-    BOOST_TEST(lease(fd, kMacA).to_string() == "192.168.65.3");
-    ::close(fd);
-    ::kill(d.pid, SIGTERM);
-    BOOST_TEST(wait_exit(d) == 0);
-  }
-  {
-    // A corrupt file: one warning line, and the daemon serves from an empty table.
-    write_text(leases, "{ not json");
-    const std::string vm = dir.file("vm3.sock");
-    Child d = spawn({"--qemu-listen", vm, "--dhcp-lease-file", leases, "--log-level", "warn", "--dns-mode", "off"},
-                    dir, "third");
-    BOOST_REQUIRE(wait_for_file(vm));
-    int fd = connect_unix(vm, SOCK_STREAM);
-    BOOST_TEST(lease(fd, kMacB).to_string() == "192.168.65.3");
-    ::close(fd);
-    ::kill(d.pid, SIGTERM);
-    BOOST_TEST(wait_exit(d) == 0);
-    const std::string err = slurp(d.err_path);
-    BOOST_TEST(err.find(leases + ": $: invalid JSON") != std::string::npos, err);
-    BOOST_TEST(daemon::load_lease_file(leases).leases.size() == 1u);  // rewritten, valid again
-  }
+
+  // B comes back first, then A: each gets its own address again.
+  const DaemonLife second = live_once(dir, leases, "second", {kMacB, kMacA});
+  BOOST_TEST(second.addresses == (std::vector<std::string>{"192.168.65.4", "192.168.65.3"}),
+             boost::test_tools::per_element());
+
+  // A corrupt file: one warning line, and the daemon serves from an empty table.
+  write_text(leases, "{ not json");
+  const DaemonLife third = live_once(dir, leases, "third", {kMacB});
+  BOOST_TEST(third.addresses == (std::vector<std::string>{"192.168.65.3"}), boost::test_tools::per_element());
+  BOOST_TEST(third.err.find(leases + ": $: invalid JSON") != std::string::npos, third.err);
+  BOOST_TEST(daemon::load_lease_file(leases).leases.size() == 1u);  // rewritten, valid again
 }
