@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "stack/base/time.h"
+#include "stack/base/timer_heap.h"
 #include "stack/host/host_net.h"
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
@@ -134,12 +135,16 @@ class FlowHandler {
   virtual void on_host_event(Instant now, Flow& flow, const host::HostEvent& event) = 0;
   // The link drained: resume the host reads owed (the gate is open on entry).
   virtual void on_link_writable(Instant now) = 0;
+  // Runs the timers due (each handler keeps its flows' deadlines in `timers_`).
   virtual void poll(Instant now) = 0;
-  virtual std::optional<Instant> poll_at() const = 0;
+  std::optional<Instant> poll_at() const { return timers_.next_deadline(); }
   // Ends every flow of the protocol (shutdown): host handles closed, guests reset.
   virtual void close_all(Instant now) = 0;
   // Timers held; one per live flow at most (leak checks).
-  virtual std::size_t timer_count() const = 0;
+  std::size_t timer_count() const { return timers_.size(); }
+
+ protected:
+  TimerHeap<FlowId> timers_;  // at most one deadline per flow of the protocol
 };
 
 }  // namespace tapwire::proxy

@@ -40,7 +40,6 @@
 #include "stack/base/bytes.h"
 #include "stack/base/log.h"
 #include "stack/base/time.h"
-#include "stack/base/timer_heap.h"
 #include "stack/proxy/flow_context.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/ipv4.h"
@@ -68,9 +67,7 @@ class IcmpEcho final : public FlowHandler {
   void on_host_event(Instant now, Flow& flow, const host::HostEvent& event) override;
   void on_link_writable(Instant now) override;
   void poll(Instant now) override;
-  std::optional<Instant> poll_at() const override { return timers_.next_deadline(); }
   void close_all(Instant now) override;
-  std::size_t timer_count() const override { return timers_.size(); }
 
   std::size_t session_count() const { return ctx_.flows.size(FlowProtocol::icmp); }
   // The host identifier of a session (its target side's port), for tests.
@@ -90,7 +87,6 @@ class IcmpEcho final : public FlowHandler {
   Logger log_;
   IcmpEchoOptions options_;
   std::unordered_map<std::uint16_t, FlowId> by_host_id_;
-  TimerHeap<FlowId> timers_;
   std::uint16_t next_host_id_;
   OwedReads parked_;
   std::vector<std::uint8_t> rx_buf_;

@@ -58,7 +58,6 @@
 
 #include "stack/base/log.h"
 #include "stack/base/time.h"
-#include "stack/base/timer_heap.h"
 #include "stack/proxy/flow_context.h"
 
 namespace tapwire::proxy {
@@ -82,9 +81,7 @@ class TcpForwarder final : public FlowHandler {
   void on_host_event(Instant now, Flow& flow, const host::HostEvent& event) override;
   void on_link_writable(Instant now) override;
   void poll(Instant now) override;
-  std::optional<Instant> poll_at() const override { return timers_.next_deadline(); }
   void close_all(Instant now) override;
-  std::size_t timer_count() const override { return timers_.size(); }
 
   // Times the connection-limit warning was logged (rate limited).
   std::uint64_t limit_warnings() const { return limit_warnings_; }
@@ -127,7 +124,6 @@ class TcpForwarder final : public FlowHandler {
   FlowContext& ctx_;
   Logger log_;
   PerFlow<TcpFlowState> state_;
-  TimerHeap<FlowId> timers_;
   OwedReads owed_reads_;             // flows to read once the link drains
   std::optional<Instant> last_limit_warning_;
   std::uint64_t limit_warnings_ = 0;

@@ -53,7 +53,6 @@
 #include "stack/base/bytes.h"
 #include "stack/base/log.h"
 #include "stack/base/time.h"
-#include "stack/base/timer_heap.h"
 #include "stack/proxy/flow_context.h"
 #include "stack/wire/ipv4.h"
 #include "stack/wire/udp.h"
@@ -86,9 +85,7 @@ class UdpNat final : public FlowHandler {
   void on_host_event(Instant now, Flow& flow, const host::HostEvent& event) override;
   void on_link_writable(Instant now) override;
   void poll(Instant now) override;
-  std::optional<Instant> poll_at() const override { return timers_.next_deadline(); }
   void close_all(Instant now) override;
-  std::size_t timer_count() const override { return timers_.size(); }
 
   // --- introspection ---
   std::size_t flow_count() const { return ctx_.flows.size(FlowProtocol::udp); }
@@ -116,7 +113,6 @@ class UdpNat final : public FlowHandler {
   UdpNatOptions options_;
   Duration idle_timeout_;
   std::uint32_t max_flows_;
-  TimerHeap<FlowId> timers_;
   OwedReads parked_;  // flows with unread host data while the link was full
   std::optional<Pending> pending_;
   std::vector<std::uint8_t> rx_buf_;
