@@ -185,7 +185,7 @@ learns the answer after twice it), rcvbuf, sndbuf, ping (0/1).
           "record cap), received_total, peer_eof, peer_reset, closed); None if no such server.")
       .def_property(
           "fd_limit", [](const HostView& h) { return h.session->host().config().fd_limit; },
-          [](const HostView& h, std::uint64_t limit) { h.session->host().set_fd_limit(limit); },
+          [](const HostView& h, std::uint64_t limit) { h.session->set_fd_limit(limit); },
           "The proxy process's fd limit (0 = unlimited); connect/accept/open fail with EMFILE beyond it. "
           "Writable at any time.")
       .def_property_readonly(

@@ -80,6 +80,7 @@ sim::Link& SimSession::link() { return impl_->test_bed().link(); }
 sim::GuestVm& SimSession::guest() { return *impl_->test_bed().guest(); }
 proxy::Proxy& SimSession::proxy() { return impl_->test_bed().proxy(); }
 sim::SimHostNet& SimSession::host() { return impl_->test_bed().host(); }
+void SimSession::set_fd_limit(std::uint64_t fd_limit) { impl_->test_bed().set_fd_limit(fd_limit); }
 std::uint64_t SimSession::seed() const { return impl_->test_bed().world().seed(); }
 
 bool SimSession::run(const std::function<bool()>& done, Instant deadline) {

@@ -73,6 +73,9 @@ class SimSession {
   sim::GuestVm& guest();
   proxy::Proxy& proxy();
   sim::SimHostNet& host();
+  // The simulated host's fd limit, changed at run time: the proxy's derived
+  // connection limit follows (TestBed::set_fd_limit).
+  void set_fd_limit(std::uint64_t fd_limit);
   std::uint64_t seed() const;
 
   // Runs the World to `deadline`; `done` (may be empty) is evaluated once before and

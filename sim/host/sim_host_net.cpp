@@ -489,10 +489,10 @@ Status SimHostNet::shutdown_write(Handle h) {
   return fabric_.shutdown_write(s->end);
 }
 
-void SimHostNet::close(Handle h) {
-  if (close_lookup(h)) return;
+Status SimHostNet::close(Handle h) {
+  if (close_lookup(h)) return {};
   Slot* s = slot(h);
-  if (!s) return;
+  if (!s) return Error{Errc::not_found, "sim host: stale handle"};
   switch (s->kind) {
     case SimSocketKind::tcp:
       fabric_.close(s->end);
@@ -517,19 +517,29 @@ void SimHostNet::close(Handle h) {
     case SimSocketKind::icmp: break;
   }
   free_slot(h.index);
+  return close_outcome();
 }
 
-void SimHostNet::abort(Handle h) {
-  if (close_lookup(h)) return;
+Status SimHostNet::abort(Handle h) {
+  if (close_lookup(h)) return {};
   Slot* s = slot(h);
-  if (!s) return;
-  if (s->kind != SimSocketKind::tcp) {
-    close(h);
-    return;
-  }
+  if (!s) return Error{Errc::not_found, "sim host: stale handle"};
+  if (s->kind != SimSocketKind::tcp) return close(h);
   fabric_.abort(s->end);
   if (s->end.side == 0) tcp_ports_.erase(s->local.port);
   free_slot(h.index);
+  return close_outcome();
+}
+
+void SimHostNet::fail_close(std::uint64_t nth) {
+  if (nth > 0) failing_closes_.insert(closes_ + nth);
+}
+
+Status SimHostNet::close_outcome() {
+  ++closes_;
+  if (failing_closes_.erase(closes_) == 0) return {};
+  ++counters_.close_errors;
+  return Error{Errc::invalid_state, "sim host: close failed (injected, as EIO from close(2))"};
 }
 
 void SimHostNet::set_read_interest(Handle h, bool on) {

@@ -124,6 +124,10 @@ class SimHostNet : public host::HostNet, private EndOwner {
   const SimHostConfig& config() const { return config_; }
   void set_fd_limit(std::uint64_t limit) { config_.fd_limit = limit; }
   void set_close_delay(Duration d) { config_.close_delay = d; }
+  // Makes the nth close()/abort() of a socket from now on (1 = the next) report an
+  // error, as close(2) failing with EIO: the handle and its fd are freed all the same
+  // (Linux frees the descriptor whatever close returns). Counted in close_errors.
+  void fail_close(std::uint64_t nth);
 
   // --- DNS (sim_host_dns.cpp) ---
   // Adds or replaces the DNS server at spec.at; an error message (and no change) when
@@ -146,8 +150,8 @@ class SimHostNet : public host::HostNet, private EndOwner {
   Result<std::size_t> send(host::Handle h, Bytes data) override;
   Result<std::size_t> recv(host::Handle h, MutBytes out) override;
   Status shutdown_write(host::Handle h) override;
-  void close(host::Handle h) override;
-  void abort(host::Handle h) override;
+  Status close(host::Handle h) override;
+  Status abort(host::Handle h) override;
   void set_read_interest(host::Handle h, bool on) override;
   Result<host::Endpoint> local_endpoint(host::Handle h) const override;
   Result<host::Handle> udp_open(host::Endpoint local) override;
@@ -215,6 +219,8 @@ class SimHostNet : public host::HostNet, private EndOwner {
   void post(host::Handle h, host::HostEventKind kind, Errc error = Errc::invalid_state);
   void raise_readable(std::uint32_t index);
   void later(Duration delay, std::function<void()> fn);
+  // Counts one socket close and reports the error fail_close() planted for it, if any.
+  Status close_outcome();
 
   // Finds who answers a SYN to `to`: a proxy listener (slot index), a server, or nothing.
   ServerEntry* tcp_server_at(host::Endpoint to);
@@ -242,6 +248,8 @@ class SimHostNet : public host::HostNet, private EndOwner {
   host::HostNetCounters counters_;
   SimHostStats stats_;
   std::uint64_t lingering_fds_ = 0;
+  std::uint64_t closes_ = 0;                   // socket closes and aborts so far
+  std::set<std::uint64_t> failing_closes_;     // close numbers that report an error
   std::set<std::uint16_t> tcp_ports_;
   std::set<std::uint16_t> udp_ports_;
   std::uint16_t next_port_ = 0;

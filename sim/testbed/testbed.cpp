@@ -21,13 +21,6 @@ class ProxyNode final : public Node {
 
 namespace {
 
-// "0 = derived from the fd limit" (proxy config): in the simulator, the host's fd limit.
-proxy::ProxyConfig effective_proxy_config(const TestBedOptions& options) {
-  proxy::ProxyConfig c = options.proxy;
-  if (c.max_connections == 0) c.max_connections = options.host.fd_limit;
-  return c;
-}
-
 TestBedOptions checked(TestBedOptions options) {
   if (auto problem = TestBed::check(options)) throw std::invalid_argument(*problem);
   return options;
@@ -65,14 +58,25 @@ TestBed::TestBed(TestBedOptions options)
   host_ = std::make_unique<SimHostNet>(world_, options_.host);
   for (const DnsServerSpec& spec : options_.dns_servers) (void)host_->add_dns_server(spec);  // check()ed
   if (options_.resolver) (void)host_->set_resolver(*options_.resolver);
-  proxy_ = std::make_unique<proxy::Proxy>(effective_proxy_config(options_), *proxy_port_, *host_,
-                                          world_.rng("proxy"));
+  proxy_ = std::make_unique<proxy::Proxy>(options_.proxy, *proxy_port_, *host_, world_.rng("proxy"));
+  // The connection limit derives from the simulated fd limit as the daemon's does from
+  // RLIMIT_NOFILE (stack/proxy/connection_limit.h).
+  proxy_->set_fd_limit(options_.host.fd_limit);
   host_->set_event_sink(proxy_.get());
   proxy_port_->set_event_sink(proxy_.get());
   link_.set_receiver(Direction::to_proxy, [p = proxy_.get()](Instant now, Bytes frame) { p->on_frame(now, frame); });
   proxy_node_ = std::make_unique<ProxyNode>(*proxy_);
   world_.add_node(*proxy_node_);
   if (options_.guest) guest_ = std::make_unique<GuestVm>(world_, link_, *options_.guest, Direction::to_proxy);
+  // Forwards bind on the simulated host now; a bind the host refuses is a setup error.
+  for (const auto& [index, error] : proxy_->open_configured_forwards()) {
+    throw std::invalid_argument("proxy.port_forwards[" + std::to_string(index) + "]: " + error.message);
+  }
+}
+
+void TestBed::set_fd_limit(std::uint64_t fd_limit) {
+  host_->set_fd_limit(fd_limit);
+  proxy_->set_fd_limit(fd_limit);
 }
 
 TestBed::~TestBed() {

@@ -93,6 +93,9 @@ class TestBed {
   const World& world() const { return world_; }
   Link& link() { return link_; }
   const Link& link() const { return link_; }
+  // Changes the simulated host's fd limit at run time; the proxy's connection limit
+  // follows when it is derived (max_connections 0), as in the daemon.
+  void set_fd_limit(std::uint64_t fd_limit);
   proxy::Proxy& proxy() { return *proxy_; }
   const proxy::Proxy& proxy() const { return *proxy_; }
   FramePort& proxy_port() { return *proxy_port_; }

@@ -22,7 +22,8 @@
 // - Read interest is per handle (on by default). With it off, no `readable` events are
 //   raised for that handle, so a full guest window never spins the loop.
 // - close() frees the handle (and, for real sockets, the fd) synchronously before it
-//   returns: the connection table and the fd count never disagree (vpnkit#214).
+//   returns: the connection table and the fd count never disagree (vpnkit#214). Its
+//   error, if any, is reported but the handle is gone all the same.
 // - Host resolver lookups (resolve) are handles too, but hold no fd and are not
 //   counted in open_handles: the answer arrives as a `resolved` event; close() before
 //   it cancels the lookup (no event follows).
@@ -97,6 +98,7 @@ struct HostNetCounters {
   std::uint64_t tcp_accepts = 0;
   std::uint64_t udp_opens = 0;
   std::uint64_t fd_limit_hits = 0;  // EMFILE/ENFILE or the simulated fd limit
+  std::uint64_t close_errors = 0;   // close()/abort() that reported an error (handle freed anyway)
 };
 
 class HostNet {
@@ -118,10 +120,12 @@ class HostNet {
   // 0 bytes means EOF (the peer shut down its write side).
   virtual Result<std::size_t> recv(Handle h, MutBytes out) = 0;
   virtual Status shutdown_write(Handle h) = 0;
-  // Closes gracefully (pending data is still sent by the host stack).
-  virtual void close(Handle h) = 0;
-  // Closes with a reset (SO_LINGER 0): the peer sees RST.
-  virtual void abort(Handle h) = 0;
+  // Closes gracefully (pending data is still sent by the host stack). The handle is
+  // freed whatever happens; an error (close(2) failing with EIO, say) is reported so
+  // the caller can log and count it, never so it can retry (the fd is gone either way).
+  virtual Status close(Handle h) = 0;
+  // Closes with a reset (SO_LINGER 0): the peer sees RST. Freed like close().
+  virtual Status abort(Handle h) = 0;
   virtual void set_read_interest(Handle h, bool on) = 0;
   virtual Result<Endpoint> local_endpoint(Handle h) const = 0;
 

@@ -91,30 +91,41 @@ Result<Handle> PosixHostNet::adopt(UniqueFd fd, Kind kind, Interest interest) {
   return h;
 }
 
-void PosixHostNet::release(Handle h, bool reset) {
+Status PosixHostNet::release(Handle h, bool reset) {
   Slot* s = slot(h);
-  if (s == nullptr) return;
+  if (s == nullptr) return Error{Errc::not_found, "posix: no such handle"};
   loop_.remove(s->reg);
   if (reset) {
     linger lg{1, 0};  // close() then sends RST and discards unsent data
     ::setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
-  ::close(s->fd);
+  // close(2) frees the descriptor even when it fails (Linux: EINTR and EIO included),
+  // so the slot is released either way and the error only reported.
+  const int rc = ::close(s->fd);
+  const int err = rc == 0 ? 0 : errno;
   if (s->kind == Kind::icmp) icmp_ids_.erase(h.index);
   if (s->in_backoff)
     backoff_listeners_.erase(std::remove(backoff_listeners_.begin(), backoff_listeners_.end(), h.index),
                              backoff_listeners_.end());
   slots_.release(h);  // queued events for the old handle are now stale
   --counters_.open_handles;
+  if (err != 0) {
+    ++counters_.close_errors;
+    return errno_error(err);
+  }
+  return {};
 }
 
-void PosixHostNet::close(Handle h) {
-  if (HostLookups::is_lookup(h)) lookups_.cancel(h);
-  else release(h, false);
+Status PosixHostNet::close(Handle h) {
+  if (HostLookups::is_lookup(h)) {
+    lookups_.cancel(h);
+    return {};
+  }
+  return release(h, false);
 }
 
 void PosixHostNet::close_all() {
-  slots_.for_each_live([&](Handle h, Slot&) { release(h, false); });
+  slots_.for_each_live([&](Handle h, Slot&) { (void)release(h, false); });
   lookups_.cancel_all();
   queue_.clear();
 }
@@ -144,9 +155,12 @@ std::vector<HostSocketInfo> PosixHostNet::sockets() const {
   return out;
 }
 
-void PosixHostNet::abort(Handle h) {
-  if (HostLookups::is_lookup(h)) lookups_.cancel(h);
-  else release(h, true);
+Status PosixHostNet::abort(Handle h) {
+  if (HostLookups::is_lookup(h)) {
+    lookups_.cancel(h);
+    return {};
+  }
+  return release(h, true);
 }
 
 void PosixHostNet::queue(Handle h, HostEventKind kind, Errc error) {

@@ -95,8 +95,8 @@ class PosixHostNet final : public host::HostNet, public IoHandler, public Deferr
   Result<std::size_t> send(host::Handle h, Bytes data) override;
   Result<std::size_t> recv(host::Handle h, MutBytes out) override;
   Status shutdown_write(host::Handle h) override;
-  void close(host::Handle h) override;
-  void abort(host::Handle h) override;
+  Status close(host::Handle h) override;
+  Status abort(host::Handle h) override;
   void set_read_interest(host::Handle h, bool on) override;
   Result<host::Endpoint> local_endpoint(host::Handle h) const override;
 
@@ -152,7 +152,7 @@ class PosixHostNet final : public host::HostNet, public IoHandler, public Deferr
   Slot* slot(host::Handle h);
   const Slot* slot(host::Handle h) const;
   Result<host::Handle> adopt(UniqueFd fd, Kind kind, Interest interest);
-  void release(host::Handle h, bool reset);
+  Status release(host::Handle h, bool reset);
   void queue(host::Handle h, host::HostEventKind kind, Errc error = Errc::invalid_state);
   void queue_readable_if_interested(host::Handle h, Slot& s);
   void note_fd_error(int err);

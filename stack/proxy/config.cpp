@@ -45,7 +45,8 @@ std::optional<PortForward> PortForward::parse(std::string_view text) {
   else if (parts[0] == "udp") f.proto = ForwardProto::udp;
   else return std::nullopt;
   auto host_ip = wire::Ipv4Addr::parse(parts[1]);
-  auto host_port = parse_port(parts[2]);
+  // Host port 0: bind any free port (the forward's status reports which).
+  auto host_port = parts[2] == "0" ? std::optional<std::uint16_t>(0) : parse_port(parts[2]);
   auto guest_ip = wire::Ipv4Addr::parse(parts[3]);
   auto guest_port = parse_port(parts[4]);
   if (!host_ip || !host_port || !guest_ip || !guest_port) return std::nullopt;
@@ -228,17 +229,21 @@ std::optional<KeyProblem> validate(const ProxyConfig& c) {
     if (!static_ips.insert(s.ip).second) return problem(at + ".ip", "address " + s.ip.to_string() + " appears twice");
   }
   for (std::size_t i = 0; i < c.port_forwards.size(); ++i) {
-    if (!usable(c.port_forwards[i].guest_ip)) {
-      return problem("port_forwards[" + std::to_string(i) + "]",
-                     "guest address " + c.port_forwards[i].guest_ip.to_string() + " is not in subnet " + subnet);
+    const PortForward& f = c.port_forwards[i];
+    const std::string at = "port_forwards[" + std::to_string(i) + "]";
+    if (!usable(f.guest_ip) || f.guest_ip == c.gateway_ip || f.guest_ip == c.host_ip) {
+      return problem(at, "guest address " + f.guest_ip.to_string() + " is not a VM address of subnet " + subnet);
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      const PortForward& g = c.port_forwards[j];
+      if (f.host_port != 0 && g.proto == f.proto && g.host_port == f.host_port &&
+          (g.host_ip == f.host_ip || g.host_ip.is_unspecified() || f.host_ip.is_unspecified())) {
+        return problem(at, "duplicate forward: " + f.to_string() + " binds what port_forwards[" + std::to_string(j) +
+                               "] already binds");
+      }
     }
   }
   if (auto p = validate_dns(c.dns)) return p;
-  if (!c.port_forwards.empty()) {
-    return problem("port_forwards",
-                   "port forwarding is not implemented yet: the proxy would accept port_forwards (--forward) "
-                   "and never act on them; remove the key");
-  }
   return std::nullopt;
 }
 

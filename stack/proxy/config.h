@@ -177,9 +177,14 @@ struct ProxyConfig {
   // Host-side destinations allowed, checked after host-alias translation. Empty means
   // allow everything (the simulator's default; the daemon's tests use 127.0.0.0/8).
   std::vector<wire::Ipv4Cidr> allow_outbound;
-  // Live guest TCP connections at most; 0 = derived from the fd limit (RLIMIT_NOFILE
-  // in the daemon, host.fd_limit in the simulator). Over the limit a SYN gets RST.
+  // Host sockets held for flows at most (outbound connects, accepted forward
+  // connections, UDP NAT and ICMP sockets; stack/proxy/connection_limit.h). 0 = the
+  // host's fd limit minus a reserve of min(32, fd limit / 4) for listeners and the
+  // proxy's own sockets (RLIMIT_NOFILE in the daemon, host.fd_limit in the simulator).
+  // Over the limit a SYN gets RST and an accepted connection is closed at once.
   std::uint32_t max_connections = 0;
+  // Backlog of each forward's listener; 0 = SOMAXCONN (4096).
+  std::uint32_t listen_backlog = 0;
   // A TCP flow with no traffic either way for this long is closed (RST both ways).
   // VPNKit's 300 s port_max_idle_time drew complaints from users with quiet
   // long-lived connections; 2 h is Linux conntrack's established timeout order of
@@ -201,7 +206,8 @@ struct ProxyConfig {
   DhcpConfig dhcp;
   DnsConfig dns;
   ProxyTcpConfig tcp;
-  // Not acted on yet: validate() rejects a non-empty list until forwarding exists.
+  // Host -> guest forwards opened at start (Proxy::open_configured_forwards); more
+  // can be added and removed at run time (Proxy::add_forward).
   std::vector<PortForward> port_forwards;
 
   bool operator==(const ProxyConfig&) const = default;
@@ -220,8 +226,8 @@ struct KeyProblem {
 // Cross-key checks the JSON types cannot express: gateway, host alias and lease range
 // inside the subnet and distinct, range_first <= range_last, mtu within
 // [kMinMtu, kMaxMtu], buffer sizes non-zero, static leases inside the subnet, off the
-// gateway and host alias and without duplicates, port forwards to addresses in the
-// subnet -- and no port forwards at all, since the proxy does not act on them yet.
+// gateway and host alias and without duplicates, port forwards to VM addresses of
+// the subnet and never two binding the same protocol and host address:port.
 std::optional<KeyProblem> validate(const ProxyConfig& config);
 
 }  // namespace tapwire::proxy

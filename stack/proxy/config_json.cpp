@@ -233,7 +233,9 @@ const std::vector<ProxyKey>& table() {
       list_key<&P::allow_outbound>("allow_outbound", "allow-outbound", "CIDR",
                                    "a host-side destination allowed, after host-alias translation; none = all"),
       key<&P::max_connections>("max_connections", "N",
-                               "live guest TCP connections at most; 0 = from the fd limit", 0, 1'000'000),
+                               "host sockets held for flows at most; 0 = fd limit minus a reserve", 0, 1'000'000),
+      key<&P::listen_backlog>("listen_backlog", "N", "backlog of each forward's listener; 0 = SOMAXCONN", 0,
+                              1'000'000),
       key<&P::idle_timeout>("idle_timeout", "DURATION", "reset a TCP flow idle this long both ways"),
       key<&P::udp_idle_timeout>("udp_idle_timeout", "DURATION", "remove a UDP NAT flow idle this long"),
       key<&P::udp_max_flows>("udp_max_flows", "N", "UDP NAT flows at most; over it the least recently used goes", 1,
@@ -292,7 +294,7 @@ const std::vector<ProxyKey>& table() {
       key<&P::tcp, &Tcp::recv_buffer>("tcp.recv_buffer", "BYTES", "receive buffer per connection, from the guest", 1,
                                     1 << 30),
       list_key<&P::port_forwards>("port_forwards", "forward", "PROTO:HOSTIP:PORT:GUESTIP:PORT",
-                                  "a host -> guest port forward (not implemented yet: rejected)"),
+                                  "a host -> guest port forward (port 0: any free port)"),
   };
   return rows;
 }

@@ -321,7 +321,7 @@ void DnsForwarder::close_handle(host::Handle& h) {
   if (!h.valid()) return;
   ctx_.handles.remove(h);
   by_handle_.erase(h);
-  ctx_.host.close(h);
+  report_close_error(log_, ctx_.host.close(h), "a DNS upstream socket");
   h = host::Handle{};
 }
 

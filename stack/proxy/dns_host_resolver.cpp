@@ -103,7 +103,7 @@ void DnsHostResolver::forget(std::uint64_t key) {
   if (it == lookups_.end()) return;
   ctx_.handles.remove(it->second.handle);
   by_handle_.erase(it->second.handle);
-  ctx_.host.close(it->second.handle);  // a lookup still running is cancelled: no event follows
+  (void)ctx_.host.close(it->second.handle);  // a lookup still running is cancelled: no event follows
   timers_.cancel(it->second.id);
   lookups_.erase(it);
 }

@@ -10,11 +10,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "stack/base/log.h"
+#include "stack/base/result.h"
 #include "stack/base/time.h"
 #include "stack/base/timer_heap.h"
 #include "stack/host/host_net.h"
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
+#include "stack/proxy/connection_limit.h"
 #include "stack/proxy/flow_table.h"
 #include "stack/proxy/policy.h"
 #include "stack/proxy/stats.h"
@@ -125,7 +128,18 @@ struct FlowContext {
   HandleOwners& handles;
   ProxyStats& stats;
   LinkGate& link;
+  ConnectionLimit& limit;
 };
+
+// Closes a flow's host socket (FlowTable::close_handle) and logs a close error: the
+// slot is released all the same (vpnkit#214: a failed close must not leak the slot).
+void close_flow_handle(FlowContext& ctx, const Logger& log, Flow& flow, bool reset);
+// The one connection-limit check of every flow opener (connection_limit.h): true
+// when the proxy already holds the limit's host sockets; the drop `why` is counted
+// and the warning logged at most once per 30 s ("new <refused> are refused").
+bool over_connection_limit(FlowContext& ctx, const Logger& log, Instant now, Drop why, const char* refused);
+// Logs `closed` when it is an error, naming `what` was being closed.
+void report_close_error(const Logger& log, const Status& closed, std::string_view what);
 
 // What the Proxy asks of each protocol's flow handler.
 class FlowHandler {

@@ -101,6 +101,15 @@ void FlowTable::clear_handle(Flow& flow) {
   h = host::Handle{};
 }
 
+Status FlowTable::close_handle(Flow& flow, host::HostNet& host, bool reset) {
+  const host::Handle h = flow.host().handle;
+  if (!h.valid()) return {};
+  const Status closed = reset ? host.abort(h) : host.close(h);
+  clear_handle(flow);
+  ++handles_closed_;
+  return closed;
+}
+
 void FlowTable::clear_conn(Flow& flow) {
   tcp::ConnId& c = flow.guest().conn;
   if (!c.valid()) return;

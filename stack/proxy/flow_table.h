@@ -172,6 +172,14 @@ class FlowTable {
   // The host side's handle: set once opened, cleared once closed.
   void set_handle(Flow& flow, host::Handle handle);
   void clear_handle(Flow& flow);
+  // Closes the host side's socket (aborts it, RST, with `reset`) and clears the handle,
+  // so the socket is gone before anything else happens to the flow (vpnkit#214). The
+  // handle is released even when the host reports an error closing it; the error is
+  // returned for the caller to log. Nothing to do (ok) when no handle is set.
+  Status close_handle(Flow& flow, host::HostNet& host, bool reset);
+  // Host handles closed through close_handle so far: a listener paused by the fd limit
+  // resumes when this moves (stack/proxy/port_forwards.h).
+  std::uint64_t handles_closed() const { return handles_closed_; }
   // The guest connection was released: drops it from the connection index.
   void clear_conn(Flow& flow);
 
@@ -214,6 +222,7 @@ class FlowTable {
   std::size_t live_ = 0;
   std::array<std::size_t, kFlowProtocols> per_protocol_{};
   std::uint64_t next_serial_ = 1;
+  std::uint64_t handles_closed_ = 0;
   std::unordered_map<std::uint64_t, FlowId> by_conn_;
   std::unordered_map<host::Handle, FlowId> by_handle_;
   std::unordered_map<GuestKey, FlowId, GuestKeyHash> by_guest_;

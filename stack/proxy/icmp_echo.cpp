@@ -107,6 +107,8 @@ FlowId IcmpEcho::open_session(Instant now, tcp::Endpoint guest, wire::Ipv4Addr d
     ctx_.stats.drop(Drop::icmp_host_open_failed);
     return SlotTable<Flow>::none();
   }
+  if (over_connection_limit(ctx_, log_, now, Drop::icmp_connection_limit, "echo sessions"))
+    return SlotTable<Flow>::none();
   if (session_count() >= options_.max_sessions) {
     if (std::optional<FlowId> lru = timers_.pop_due(Instant::never()))
       close_session(*lru, Counter::icmp_sessions_evicted);
@@ -131,8 +133,7 @@ FlowId IcmpEcho::open_session(Instant now, tcp::Endpoint guest, wire::Ipv4Addr d
 void IcmpEcho::close_session(FlowId id, Counter why) {
   Flow* f = ctx_.flows.find(id);
   if (f == nullptr) return;
-  ctx_.host.close(f->host().handle);
-  ctx_.flows.clear_handle(*f);
+  close_flow_handle(ctx_, log_, *f, false);
   by_host_id_.erase(host_id(*f));
   timers_.cancel(id);
   ctx_.flows.remove(id);

@@ -47,12 +47,14 @@ Proxy::Proxy(ProxyConfig config, host::FrameLink& link, host::HostNet& host, con
       policy_(config_),
       iface_(proxy_net_interface_config(config_), link_, *this, iface_rng_),
       tcp_(tcp_rng_, proxy_tcp_stack_config(config_)),
-      ctx_{config_, policy_, iface_, tcp_, host_, flows_, handles_, stats_, gate_},
+      ctx_{config_, policy_, iface_, tcp_, host_, flows_, handles_, stats_, gate_, limit_},
       forwarder_(ctx_, log_.child("tcp")),
       udp_(ctx_, log_.child("udp")),
       icmp_(ctx_, log_.child("icmp")),
+      forwards_(ctx_, forwarder_, udp_, log_.child("fwd")),
       handlers_{&forwarder_, &udp_, &icmp_},
       segment_out_(*this) {
+  limit_.set(config_.max_connections, 0);
   // ARP is answered for the gateway and the host alias (VPNKit's static table).
   iface_.add_address(config_.gateway_ip);
   iface_.add_address(config_.host_ip);
@@ -74,6 +76,36 @@ void Proxy::set_dns_upstreams(std::vector<DnsUpstreamGroup> groups) {
 }
 
 Proxy::~Proxy() = default;
+
+// ---- port forwards and the connection limit ----------------------------------------------------
+
+Result<ForwardStatus, ForwardError> Proxy::add_forward(const PortForward& spec) {
+  Result<ForwardStatus, ForwardError> added = forwards_.add(now_, spec);
+  drain_tcp_events(now_);
+  run_tcp(now_);
+  iface_.flush();
+  return added;
+}
+
+bool Proxy::remove_forward(const PortForward& spec) { return forwards_.remove(now_, spec); }
+
+std::vector<ForwardStatus> Proxy::forwards() const { return forwards_.list(); }
+
+std::vector<std::pair<std::size_t, ForwardError>> Proxy::open_configured_forwards() {
+  std::vector<std::pair<std::size_t, ForwardError>> failed;
+  for (std::size_t i = 0; i < config_.port_forwards.size(); ++i) {
+    Result<ForwardStatus, ForwardError> added = add_forward(config_.port_forwards[i]);
+    if (!added) failed.emplace_back(i, added.error());
+  }
+  return failed;
+}
+
+void Proxy::set_fd_limit(std::uint64_t fd_limit) {
+  limit_.set_fd_limit(fd_limit);
+  TW_LOG(log_, info, "fd limit %llu: connection limit %llu (reserve %llu for listeners and own sockets)",
+         static_cast<unsigned long long>(fd_limit), static_cast<unsigned long long>(limit_.limit()),
+         static_cast<unsigned long long>(limit_.reserve()));
+}
 
 void Proxy::set_isn_source(std::function<std::uint32_t(Instant, const tcp::FourTuple&)> source) {
   tcp_.set_isn_source(std::move(source));
@@ -118,6 +150,7 @@ void Proxy::poll(Instant now) {
   note_now(now);
   iface_.poll(now);
   forwarder_.poll(now);
+  forwards_.poll(now);
   services_.for_each([&](GatewayService& s) { s.poll(now); });
   drain_tcp_events(now);
   run_tcp(now);
@@ -134,12 +167,14 @@ std::optional<Instant> Proxy::poll_at() const {
   take(iface_.poll_at());
   take(tcp_.poll_at());
   for (const FlowHandler* h : handlers_) take(h->poll_at());
+  take(forwards_.poll_at());
   services_.for_each([&](const GatewayService& s) { take(s.poll_at()); });
   return t;
 }
 
 void Proxy::shutdown(Instant now) {
   note_now(now);
+  forwards_.close_all(now);
   forwarder_.close_all(now);
   drain_tcp_events(now);
   udp_.close_all(now);

@@ -55,6 +55,7 @@
 #include "stack/host/host_net.h"
 #include "stack/net/interface.h"
 #include "stack/proxy/config.h"
+#include "stack/proxy/connection_limit.h"
 #include "stack/proxy/dhcp_server.h"
 #include "stack/proxy/dns_service.h"
 #include "stack/proxy/dns_status.h"
@@ -63,6 +64,7 @@
 #include "stack/proxy/gateway_service.h"
 #include "stack/proxy/icmp_echo.h"
 #include "stack/proxy/policy.h"
+#include "stack/proxy/port_forwards.h"
 #include "stack/proxy/stats.h"
 #include "stack/proxy/tcp_forwarder.h"
 #include "stack/proxy/udp_nat.h"
@@ -114,6 +116,25 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   // /etc/resolv.conf); queries in flight finish with the servers they started with.
   void set_dns_upstreams(std::vector<DnsUpstreamGroup> groups);
 
+  // --- port forwards, host -> guest (docs/architecture.md §Port forwarding) ---
+  // The one API behind config, the simulator, Python, the daemon's --forward and its
+  // control socket. add_forward binds at once (port 0: the host picks; the status
+  // says which) or says why not.
+  Result<ForwardStatus, ForwardError> add_forward(const PortForward& spec);
+  // Closes the forward's listener (spec as asked or as bound); connections already
+  // accepted finish. False when there is no such forward.
+  bool remove_forward(const PortForward& spec);
+  std::vector<ForwardStatus> forwards() const;
+  // Opens config().port_forwards, in order; the failures with their index in that
+  // list (the driver names the key: "$.proxy.port_forwards[1]", "--forward").
+  std::vector<std::pair<std::size_t, ForwardError>> open_configured_forwards();
+
+  // --- the connection limit (stack/proxy/connection_limit.h) ---
+  // The host's fd limit (RLIMIT_NOFILE; the simulated host's fd_limit), whenever it is
+  // known or changes: a limit derived from it (max_connections 0) follows.
+  void set_fd_limit(std::uint64_t fd_limit);
+  const ConnectionLimit& connection_limit() const { return limit_; }
+
   // --- introspection ---
   // Counters by report name (ProxyStats::to_map with the interface's and the host's),
   // plus the gauges "tcp.flows_live" and "tcp.time_wait_records".
@@ -133,7 +154,7 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   const ProxyConfig& config() const { return config_; }
   const ProxyStats& proxy_stats() const { return stats_; }
   // Times the connection-limit warning was logged (rate limited to one per 30 s).
-  std::uint64_t limit_warnings() const { return forwarder_.limit_warnings(); }
+  std::uint64_t limit_warnings() const { return limit_.warnings(); }
 
  private:
   // The TcpStack's output: one IPv4 datagram per segment through the interface.
@@ -177,10 +198,12 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   FlowTable flows_;
   HandleOwners handles_;
   LinkGate gate_;
+  ConnectionLimit limit_;
   FlowContext ctx_;
   TcpForwarder forwarder_;
   UdpNat udp_;
   IcmpEcho icmp_;
+  PortForwards forwards_;
   std::array<FlowHandler*, kFlowProtocols> handlers_;
   ServiceRegistry services_;
   DhcpServer* dhcp_ = nullptr;

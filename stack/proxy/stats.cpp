@@ -57,6 +57,7 @@ void add_host(std::map<std::string, std::uint64_t>& out, const host::HostNet& ho
   out.emplace("host.tcp_accepts", c.tcp_accepts);
   out.emplace("host.udp_opens", c.udp_opens);
   out.emplace("host.fd_limit_hits", c.fd_limit_hits);
+  out.emplace("host.close_errors", c.close_errors);
 }
 
 }  // namespace

@@ -100,7 +100,16 @@ namespace tapwire::proxy {
   X(tcp_flows_idle_closed, "tcp.flows_idle_closed")                        \
   X(tcp_bytes_from_guest, "tcp.bytes_from_guest")                          \
   X(tcp_bytes_to_guest, "tcp.bytes_to_guest")                              \
-  X(tcp_time_wait_entered, "tcp.time_wait_entered")
+  X(tcp_time_wait_entered, "tcp.time_wait_entered")                      \
+  /* --- port forwards, host -> guest --- */                               \
+  X(fwd_tcp_accepted, "fwd.tcp_accepted")                                  \
+  X(fwd_tcp_guest_connected, "fwd.tcp_guest_connected")                    \
+  X(fwd_tcp_guest_refused, "fwd.tcp_guest_refused")                        \
+  X(fwd_tcp_guest_timeout, "fwd.tcp_guest_timeout")                        \
+  X(fwd_accept_paused, "fwd.accept_paused")                                \
+  X(fwd_udp_datagrams_from_host, "fwd.udp_datagrams_from_host")            \
+  X(fwd_udp_datagrams_to_host, "fwd.udp_datagrams_to_host")                \
+  X(fwd_udp_flows_opened, "fwd.udp_flows_opened")
 
 // X(enumerator): reported as "drop.<enumerator>".
 #define TAPWIRE_PROXY_DROPS(X)                                                                  \
@@ -151,7 +160,13 @@ namespace tapwire::proxy {
   X(bad_tcp_checksum)       /* TCP checksum failed */                                           \
   X(tcp_no_flow)            /* a segment (not SYN) for no flow: answered RST or dropped */     \
   X(tcp_policy_denied)      /* SYN to a destination outside allow_outbound */                   \
-  X(tcp_connection_limit)   /* SYN over max_connections */                                      \
+  X(tcp_connection_limit)   /* SYN over the connection limit (max_connections) */               \
+  X(udp_connection_limit)   /* a new UDP NAT flow over the connection limit */                  \
+  X(icmp_connection_limit)  /* a new ICMP echo session over the connection limit */             \
+  X(fwd_connection_limit)   /* a forwarded connection accepted over the limit: closed at once */ \
+  X(fwd_accept_failed)      /* accept() on a forward's listener failed (fd limit: paused) */    \
+  X(fwd_udp_send_failed)    /* a guest reply to a UDP forward client not sent by the host */    \
+  X(fwd_udp_no_port)        /* no free gateway port for a new UDP forward flow */              \
   X(tcp_link_full)          /* a segment to the guest not sent: the link was full */
 
 #define TAPWIRE_PROXY_ENUM_COUNTER(id, name) id,

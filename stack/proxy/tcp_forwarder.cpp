@@ -17,7 +17,11 @@ void TcpForwarder::on_stack_event(Instant now, Flow& flow_ref, const StackEvent&
   TcpFlowState& st = state_[flow->id];
   switch (ev.kind) {
     case StackEvent::Kind::established:
-      TW_LOG(log_, debug, "%s: guest handshake complete", FlowTable::describe(*flow).c_str());
+      if (flow->state == FlowState::connecting) {
+        on_guest_established(now, *flow);  // our SYN to the guest was answered
+      } else {
+        TW_LOG(log_, debug, "%s: guest handshake complete", FlowTable::describe(*flow).c_str());
+      }
       break;
     case StackEvent::Kind::readable:
       pump_guest_to_host(now, *flow);
@@ -50,19 +54,44 @@ void TcpForwarder::refuse(tcp::ConnId conn) {
 }
 
 void TcpForwarder::warn_limit(Instant now, const char* what) {
-  if (last_limit_warning_ && now - *last_limit_warning_ < kLimitWarningInterval) return;
-  last_limit_warning_ = now;
-  ++limit_warnings_;
-  TW_LOG(log_, warn, "tcp: %s: new connections are refused", what);
+  if (ctx_.limit.warning_due(now)) TW_LOG(log_, warn, "tcp: %s: new connections are refused", what);
 }
 
 bool TcpForwarder::limit_reached(Instant now) {
-  const std::uint32_t limit = ctx_.config.max_connections;
-  if (limit == 0 || ctx_.flows.size(FlowProtocol::tcp) < limit) return false;
-  ctx_.stats.drop(Drop::tcp_connection_limit);
-  const std::string what = "exceeded maximum number of connections (" + std::to_string(limit) + ")";
-  warn_limit(now, what.c_str());
+  return over_connection_limit(ctx_, log_, now, Drop::tcp_connection_limit, "connections");
+}
+
+bool TcpForwarder::open_to_guest(Instant now, host::Handle handle, tcp::Endpoint client, tcp::Endpoint listen,
+                                 tcp::Endpoint guest) {
+  Result<tcp::ConnId> conn = ctx_.tcp.connect(now, ctx_.policy.gateway_ip(), 0, guest.ip, guest.port,
+                                              ctx_.tcp.config().transparent_options);
+  if (!conn) {
+    TW_LOG(log_, info, "tcp host %s -> %s: no guest connection to %s (%s)", to_string(client).c_str(),
+           to_string(listen).c_str(), to_string(guest).c_str(), conn.error().reason);
+    return false;
+  }
+  const Result<tcp::FourTuple> tuple = ctx_.tcp.endpoints(*conn);
+  const tcp::Endpoint gateway = tuple ? tuple->local : tcp::Endpoint{ctx_.policy.gateway_ip(), 0};
+  const FlowSide host{Pif::host, client, listen, {}, handle};
+  const FlowSide target{Pif::guest, guest, gateway, *conn, {}};
+  Flow& flow = ctx_.flows.add(now, FlowProtocol::tcp, host, target);
+  state_.reset(flow.id);
+  ctx_.stats.add(Counter::tcp_flows_opened);
+  arm_timer(flow, now + ctx_.config.connect_timeout);
+  TW_LOG(log_, debug, "%s: CONNECTING (SYN to the guest)", FlowTable::describe(flow).c_str());
   return true;
+}
+
+void TcpForwarder::on_guest_established(Instant now, Flow& flow) {
+  ctx_.stats.add(Counter::fwd_tcp_guest_connected);
+  flow.state = FlowState::established;
+  flow.last_activity = now;
+  arm_timer(flow, now + ctx_.config.idle_timeout);
+  TW_LOG(log_, debug, "%s: the guest accepted: ESTABLISHED", FlowTable::describe(flow).c_str());
+  // The host client may have sent already, and the guest's data may be waiting.
+  const FlowId id = flow.id;
+  pump_host_to_guest(now, flow);
+  if (Flow* f = ctx_.flows.find(id)) pump_guest_to_host(now, *f);
 }
 
 void TcpForwarder::on_new_syn(Instant now, const StackEvent& ev) {
@@ -93,7 +122,7 @@ void TcpForwarder::on_new_syn(Instant now, const StackEvent& ev) {
   if (!h) {
     if (h.error().code == Errc::limit) {
       ctx_.stats.add(Counter::tcp_host_connect_limit);
-      warn_limit(now, "host socket limit reached");
+      warn_limit(now, "the host's fd limit was reached");
     } else {
       ctx_.stats.add(Counter::tcp_host_connect_refused);
     }
@@ -124,6 +153,18 @@ void TcpForwarder::on_guest_closed(Instant now, Flow& flow, tcp::CloseReason rea
       if (Flow* f = ctx_.flows.find(id)) advance_close(now, *f);
       return;
     }
+    case tcp::CloseReason::refused:
+    case tcp::CloseReason::timeout:
+      if (!flow.guest_initiated() && flow.state == FlowState::connecting) {
+        // Nothing listens in the guest (RST to our SYN, RFC 9293 §3.10.7.3), or it never
+        // answered: the host client sees a reset at once.
+        ctx_.stats.add(reason == tcp::CloseReason::refused ? Counter::fwd_tcp_guest_refused
+                                                           : Counter::fwd_tcp_guest_timeout);
+        end_flow(now, flow, HostClose::abort, false, "the guest refused the forwarded connection");
+        return;
+      }
+      end_flow(now, flow, HostClose::abort, false, "guest connection failed");
+      return;
     case tcp::CloseReason::reset:
       // vpnkit#392: a guest RST (even right after our SYN-ACK) frees the host socket now.
       ctx_.stats.add(Counter::tcp_rst_from_guest);
@@ -224,14 +265,7 @@ void TcpForwarder::advance_close(Instant now, Flow& flow) {
 }
 
 void TcpForwarder::close_host(Flow& flow, HostClose how) {
-  const host::Handle handle = flow.host().handle;
-  if (!handle.valid()) return;
-  if (how == HostClose::abort) {
-    ctx_.host.abort(handle);
-  } else {
-    ctx_.host.close(handle);
-  }
-  ctx_.flows.clear_handle(flow);
+  close_flow_handle(ctx_, log_, flow, how == HostClose::abort);
 }
 
 void TcpForwarder::end_flow(Instant now, Flow& flow, HostClose how, bool reset_guest, const char* why) {
@@ -281,6 +315,11 @@ void TcpForwarder::poll(Instant now) {
 }
 
 void TcpForwarder::on_timer(Instant now, Flow& flow) {
+  if (flow.state == FlowState::connecting && !flow.guest_initiated()) {
+    ctx_.stats.add(Counter::fwd_tcp_guest_timeout);
+    end_flow(now, flow, HostClose::abort, false, "the guest did not answer the forwarded connection");
+    return;
+  }
   if (flow.state == FlowState::connecting) {
     on_connect_failed(now, flow, Errc::would_block, true);
     return;

@@ -11,8 +11,8 @@
 //     ──► martian/broadcast destination? RST.
 //     ──► host-alias translation, then the allow-list on the host-side address
 //         (192.168.65.2:80 -> 127.0.0.1:80 passes 127.0.0.0/8); denied: RST, counted.
-//     ──► max_connections (0 = no explicit limit): over it, RST, counted, a warning
-//         at most once per 30 s of `now`.
+//     ──► the connection limit (connection_limit.h): over it, RST, counted, a
+//         warning at most once per 30 s of `now`.
 //     ──► HostNet::tcp_connect. An immediate failure (the fd limit: Errc::limit,
 //         anything else) answers RST. Otherwise a flow is created in CONNECTING with a
 //         connect_timeout deadline.
@@ -22,6 +22,12 @@
 //   refused / connect timeout / the pending SYN expired ──► refuse_pending (RST),
 //   the host socket is closed and the flow freed. Retransmitted SYNs meanwhile are
 //   absorbed by the stack's pending mode: still one host connect.
+// Opening from the host (a port forward, port_forwards.h): the host connection is
+//   already accepted; open_to_guest() starts an active open from the gateway address
+//   to the guest (initiator = the host side, target = the guest side) in CONNECTING
+//   with a connect_timeout deadline. The guest's SYN-ACK (stack event established)
+//   makes it ESTABLISHED and starts both pumps; a guest RST or the deadline aborts
+//   the host connection (RST to the host client: SO_LINGER 0) and frees the flow.
 //
 // Data, host -> guest: host bytes are received straight into the guest
 // connection's send buffer (send_buffer_writable/commit_send) until the host says
@@ -62,9 +68,6 @@
 
 namespace tapwire::proxy {
 
-// Interval between two "connection limit reached" warnings (as VPNKit).
-inline constexpr Duration kLimitWarningInterval = Duration::seconds(30);
-
 class TcpForwarder final : public FlowHandler {
  public:
   TcpForwarder(FlowContext& ctx, Logger logger = {});
@@ -74,6 +77,12 @@ class TcpForwarder final : public FlowHandler {
   // A guest SYN the Proxy did not route to a gateway service: policy, limits, host
   // connect (or RST).
   void on_new_syn(Instant now, const tcp::StackEvent& ev);
+  // A host connection accepted on a forward's listener (`listen`: its bound
+  // endpoint; `client`: the host peer): a guest connection from the gateway to
+  // `guest`. False (and nothing kept) when the guest connection cannot be started;
+  // the caller then closes the handle.
+  bool open_to_guest(Instant now, host::Handle handle, tcp::Endpoint client, tcp::Endpoint listen,
+                     tcp::Endpoint guest);
   // A TcpStack event for the guest side of one of our flows.
   void on_stack_event(Instant now, Flow& flow, const tcp::StackEvent& ev);
 
@@ -82,9 +91,6 @@ class TcpForwarder final : public FlowHandler {
   void on_link_writable(Instant now) override;
   void poll(Instant now) override;
   void close_all(Instant now) override;
-
-  // Times the connection-limit warning was logged (rate limited).
-  std::uint64_t limit_warnings() const { return limit_warnings_; }
 
  private:
   enum class HostClose : std::uint8_t { graceful, abort };
@@ -102,6 +108,7 @@ class TcpForwarder final : public FlowHandler {
   void refuse(tcp::ConnId conn);
   bool limit_reached(Instant now);
   void warn_limit(Instant now, const char* what);
+  void on_guest_established(Instant now, Flow& flow);
   void on_guest_closed(Instant now, Flow& flow, tcp::CloseReason reason);
   void on_connected(Instant now, Flow& flow);
   void on_connect_failed(Instant now, Flow& flow, Errc error, bool timeout);
@@ -125,8 +132,6 @@ class TcpForwarder final : public FlowHandler {
   Logger log_;
   PerFlow<TcpFlowState> state_;
   OwedReads owed_reads_;             // flows to read once the link drains
-  std::optional<Instant> last_limit_warning_;
-  std::uint64_t limit_warnings_ = 0;
 };
 
 }  // namespace tapwire::proxy

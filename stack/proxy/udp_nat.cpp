@@ -38,20 +38,29 @@ UdpNat::UdpNat(FlowContext& ctx, Logger logger, UdpNatOptions options)
 
 // --- flows ---
 
+std::size_t UdpNat::ForwardKeyHash::operator()(const ForwardKey& k) const noexcept {
+  return std::hash<std::uint64_t>{}(k.listener ^ (std::uint64_t{k.client.addr.value} << 16) ^ k.client.port);
+}
+
+void UdpNat::make_room() {
+  if (flow_count() < max_flows_) return;
+  // At the cap: evict the least recently active flow (the earliest deadline).
+  if (std::optional<FlowId> lru = timers_.pop_due(Instant::never())) {
+    const Flow* f = ctx_.flows.find(*lru);
+    TW_LOG(log_, debug, "udp: flow cap %u reached: evicting %s", max_flows_,
+           f ? FlowTable::describe(*f).c_str() : "?");
+    close_flow(*lru, Counter::udp_flows_evicted);
+  }
+}
+
 FlowId UdpNat::open_flow(Instant now, tcp::Endpoint guest) {
   if (max_flows_ == 0) {
     ctx_.stats.drop(Drop::udp_flow_cap);
     return SlotTable<Flow>::none();
   }
-  if (flow_count() >= max_flows_) {
-    // At the cap: evict the least recently active flow (the earliest deadline).
-    if (std::optional<FlowId> lru = timers_.pop_due(Instant::never())) {
-      const Flow* f = ctx_.flows.find(*lru);
-      TW_LOG(log_, debug, "udp: flow cap %u reached: evicting %s", max_flows_,
-             f ? to_string(f->guest().peer).c_str() : "?");
-      close_flow(*lru, Counter::udp_flows_evicted);
-    }
-  }
+  if (over_connection_limit(ctx_, log_, now, Drop::udp_connection_limit, "UDP flows"))
+    return SlotTable<Flow>::none();
+  make_room();
   Result<host::Handle> handle = ctx_.host.udp_open(host::Endpoint{wire::Ipv4Addr::any(), 0});
   if (!handle) {
     ctx_.stats.drop(Drop::udp_host_open_failed);
@@ -70,8 +79,8 @@ FlowId UdpNat::open_flow(Instant now, tcp::Endpoint guest) {
 void UdpNat::close_flow(FlowId id, Counter why) {
   Flow* f = ctx_.flows.find(id);
   if (f == nullptr) return;
-  ctx_.host.close(f->host().handle);  // synchronous: the socket is gone before the flow is
-  ctx_.flows.clear_handle(*f);
+  close_flow_handle(ctx_, log_, *f, false);  // synchronous: the socket is gone before the flow is
+  if (!f->guest_initiated()) forward_flows_.erase(ForwardKey{slot_key(listener_of_[id]), {f->host().peer.ip, f->host().peer.port}});
   timers_.cancel(id);
   if (pending_ && pending_->flow == id) {
     pending_.reset();
@@ -92,6 +101,11 @@ void UdpNat::touch(Instant now, Flow& flow) {
 
 void UdpNat::handle_udp(Instant now, const wire::Ipv4Repr& ip, const wire::UdpRepr& udp, Bytes ip_payload,
                         const net::RxInfo& rx) {
+  // A reply to a port forward's client (to the gateway port its flow uses)?
+  if (Flow* f = ctx_.flows.by_guest(FlowProtocol::udp, {ip.src, udp.src_port}, {ip.dst, udp.dst_port})) {
+    reply_to_forward_client(now, *f, udp.payload);
+    return;
+  }
   const OutboundDecision d = ctx_.policy.outbound(ip.dst);
   switch (d.kind) {
     case DestinationKind::gateway: {
@@ -153,6 +167,27 @@ void UdpNat::on_host_event(Instant now, Flow& flow, const host::HostEvent& event
   drain(now, flow.id);
 }
 
+std::optional<std::size_t> UdpNat::receive(host::Handle socket, host::Endpoint* from) {
+  for (;;) {
+    std::size_t full_len = 0;
+    Result<std::size_t> got = ctx_.host.udp_recv_from(socket, MutBytes(rx_buf_), from, &full_len);
+    if (!got) {
+      if (got.error().code != Errc::would_block) ctx_.stats.drop(Drop::udp_host_recv_failed);
+      return std::nullopt;
+    }
+    if (full_len <= *got) return *got;
+    ctx_.stats.drop(Drop::udp_host_truncated);
+  }
+}
+
+void UdpNat::hold(FlowId id, host::Endpoint from, std::size_t len) {
+  // Swap buffers (no copy): the datagram waits in pending_buf_ until the link drains.
+  std::swap(rx_buf_, pending_buf_);
+  pending_ = Pending{id, from, len};
+  ctx_.link.mark_full();
+  ctx_.stats.add(Counter::udp_link_blocked);
+}
+
 void UdpNat::drain(Instant now, FlowId id) {
   for (;;) {
     Flow* f = ctx_.flows.find(id);
@@ -162,22 +197,10 @@ void UdpNat::drain(Instant now, FlowId id) {
       return;
     }
     host::Endpoint from;
-    std::size_t full_len = 0;
-    Result<std::size_t> got = ctx_.host.udp_recv_from(f->host().handle, MutBytes(rx_buf_), &from, &full_len);
-    if (!got) {
-      if (got.error().code != Errc::would_block) ctx_.stats.drop(Drop::udp_host_recv_failed);
-      return;
-    }
-    if (full_len > *got) {
-      ctx_.stats.drop(Drop::udp_host_truncated);
-      continue;
-    }
+    const std::optional<std::size_t> got = receive(f->host().handle, &from);
+    if (!got) return;
     if (deliver(now, id, from, Bytes(rx_buf_.data(), *got)) == Delivery::link_full) {
-      // Hold the datagram (swap buffers, no copy) and stop reading until the link drains.
-      std::swap(rx_buf_, pending_buf_);
-      pending_ = Pending{id, from, *got};
-      ctx_.link.mark_full();
-      ctx_.stats.add(Counter::udp_link_blocked);
+      hold(id, from, *got);
       parked_.park_reader(*f, ctx_.host);
       return;
     }
@@ -187,7 +210,7 @@ void UdpNat::drain(Instant now, FlowId id) {
 UdpNat::Delivery UdpNat::deliver(Instant now, FlowId id, host::Endpoint from, Bytes payload) {
   Flow* f = ctx_.flows.find(id);
   if (f == nullptr) return Delivery::dropped;
-  const host::Endpoint src = ctx_.policy.to_guest(from);
+  const host::Endpoint src = f->guest_initiated() ? ctx_.policy.to_guest(from) : from;
   const tcp::Endpoint guest = f->guest().peer;
   wire::UdpRepr udp;
   udp.src_port = src.port;
@@ -223,6 +246,98 @@ void UdpNat::on_link_writable(Instant now) {
   }
   // Drain parked flows in the order they were parked; stop if the link fills again.
   parked_.resume_readers(ctx_.flows, ctx_.link, ctx_.host, [&](Flow& flow) { drain(now, flow.id); });
+  while (!parked_listeners_.empty() && !ctx_.link.full()) {
+    const ParkedListener p = parked_listeners_.front();
+    parked_listeners_.erase(parked_listeners_.begin());
+    ctx_.host.set_read_interest(p.listener, true);
+    from_forward(now, p.listener, p.guest);
+  }
+}
+
+// --- port forwards ---
+
+FlowId UdpNat::forward_flow(Instant now, host::Handle listener, host::Endpoint client, tcp::Endpoint guest) {
+  const ForwardKey key{slot_key(listener), client};
+  if (auto it = forward_flows_.find(key); it != forward_flows_.end()) return it->second;
+  if (max_flows_ == 0) {
+    ctx_.stats.drop(Drop::udp_flow_cap);
+    return SlotTable<Flow>::none();
+  }
+  make_room();
+  // A gateway port of its own, so the guest's replies find this client's flow.
+  std::uint16_t port = 0;
+  for (std::uint32_t tries = 0; tries < 65536 - kFirstGatewayPort && port == 0; ++tries) {
+    const std::uint16_t p = next_gateway_port_;
+    next_gateway_port_ = p == 65535 ? kFirstGatewayPort : static_cast<std::uint16_t>(p + 1);
+    if (ctx_.flows.by_guest(FlowProtocol::udp, guest, {ctx_.policy.gateway_ip(), p}) == nullptr) port = p;
+  }
+  if (port == 0) {
+    ctx_.stats.drop(Drop::fwd_udp_no_port);
+    return SlotTable<Flow>::none();
+  }
+  Result<host::Endpoint> bound = ctx_.host.local_endpoint(listener);
+  const FlowSide initiator{Pif::host, tcp::Endpoint{client.addr, client.port},
+                           bound ? tcp::Endpoint{bound->addr, bound->port} : tcp::Endpoint{}, {}, {}};
+  const FlowSide target{Pif::guest, guest, tcp::Endpoint{ctx_.policy.gateway_ip(), port}, {}, {}};
+  Flow& f = ctx_.flows.add(now, FlowProtocol::udp, initiator, target);
+  listener_of_[f.id] = listener;
+  forward_flows_.emplace(key, f.id);
+  ctx_.stats.add(Counter::udp_flows_opened);
+  ctx_.stats.add(Counter::fwd_udp_flows_opened);
+  TW_LOG(log_, debug, "%s: opened", FlowTable::describe(f).c_str());
+  touch(now, f);
+  return f.id;
+}
+
+void UdpNat::from_forward(Instant now, host::Handle listener, tcp::Endpoint guest) {
+  for (;;) {
+    if (ctx_.link.full()) {
+      park_listener(listener, guest);
+      return;
+    }
+    host::Endpoint client;
+    const std::optional<std::size_t> got = receive(listener, &client);
+    if (!got) return;
+    ctx_.stats.add(Counter::fwd_udp_datagrams_from_host);
+    const FlowId id = forward_flow(now, listener, client, guest);
+    if (id.none()) continue;
+    const Flow* f = ctx_.flows.find(id);
+    const host::Endpoint gateway{f->guest().local.ip, f->guest().local.port};
+    if (deliver(now, id, gateway, Bytes(rx_buf_.data(), *got)) == Delivery::link_full) {
+      hold(id, gateway, *got);
+      park_listener(listener, guest);
+      return;
+    }
+  }
+}
+
+void UdpNat::park_listener(host::Handle listener, tcp::Endpoint guest) {
+  parked_listeners_.push_back(ParkedListener{listener, guest});
+  ctx_.host.set_read_interest(listener, false);
+}
+
+void UdpNat::reply_to_forward_client(Instant now, Flow& flow, Bytes payload) {
+  touch(now, flow);
+  flow.bytes_guest_to_host += payload.size();
+  ctx_.stats.add(Counter::udp_datagrams_from_guest);
+  ctx_.stats.add(Counter::udp_bytes_from_guest, payload.size());
+  const host::Endpoint client{flow.host().peer.ip, flow.host().peer.port};
+  Result<std::size_t> sent = ctx_.host.udp_send_to(listener_of_[flow.id], client, payload);
+  if (!sent) {
+    ctx_.stats.drop(Drop::fwd_udp_send_failed);
+    TW_LOG(log_, debug, "%s: reply to the host client failed: %s", FlowTable::describe(flow).c_str(),
+           sent.error().reason);
+    return;
+  }
+  ctx_.stats.add(Counter::fwd_udp_datagrams_to_host);
+}
+
+void UdpNat::close_forward(host::Handle listener) {
+  for (const FlowId id : ctx_.flows.ids(FlowProtocol::udp)) {
+    const Flow* f = ctx_.flows.find(id);
+    if (f != nullptr && !f->guest_initiated() && listener_of_[id] == listener) close_flow(id, Counter::udp_flows_closed);
+  }
+  std::erase_if(parked_listeners_, [&](const ParkedListener& p) { return p.listener == listener; });
 }
 
 // --- timers ---
@@ -237,6 +352,7 @@ void UdpNat::poll(Instant now) {
 void UdpNat::close_all(Instant) {
   for (const FlowId id : ctx_.flows.ids(FlowProtocol::udp)) close_flow(id, Counter::udp_flows_closed);
   parked_.clear();
+  parked_listeners_.clear();
 }
 
 }  // namespace tapwire::proxy

@@ -42,12 +42,24 @@
 //   down to 3/4 of the cap at once (vpnkit#406/#432), which tears down a quarter
 //   of the live flows, active ones included; evicting exactly the LRU flow keeps
 //   the cap exact and disturbs only the flow that was quietest.
-// - Leak accounting: flow_count() == timer_count() at all times, and every flow
+// - Connection limit: a new NAT flow holds a host socket, so it is refused (counted,
+//   udp_connection_limit) while the proxy's one limit is reached (connection_limit.h).
+// - Port forwards (port_forwards.h): datagrams a host client sends to a UDP forward's
+//   listener arrive through from_forward(); each client address gets a flow whose
+//   initiator is the host side (peer: the client; local: the listener's endpoint) and
+//   whose target is the guest side (peer: the forward's guest ip:port; local: a
+//   gateway port of its own, 49152-65535). The guest sees the datagrams come from the
+//   gateway; its replies to that gateway port are sent to the client through the
+//   listener. These flows hold no socket of their own (the listener is the
+//   forward's), and share the NAT's idle timeout, cap and LRU eviction. A full link
+//   parks the listener like a flow's socket.
+// - Leak accounting: flow_count() == timer_count() at all times, and every NAT flow
 //   holds its host handle; all are 0 after every flow expired or close_all().
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "stack/base/bytes.h"
@@ -81,6 +93,12 @@ class UdpNat final : public FlowHandler {
   void handle_udp(Instant now, const wire::Ipv4Repr& ip, const wire::UdpRepr& udp, Bytes ip_payload,
                   const net::RxInfo& rx);
 
+  // The forward `listener` (guest side `guest`) is readable: its datagrams go to
+  // the guest through one flow per client. Reads until would_block or the link fills.
+  void from_forward(Instant now, host::Handle listener, tcp::Endpoint guest);
+  // The forward's listener is about to close: its client flows end now.
+  void close_forward(host::Handle listener);
+
   // FlowHandler
   void on_host_event(Instant now, Flow& flow, const host::HostEvent& event) override;
   void on_link_writable(Instant now) override;
@@ -100,13 +118,38 @@ class UdpNat final : public FlowHandler {
   };
 
   FlowId open_flow(Instant now, tcp::Endpoint guest);  // none() on failure
+  // The client's flow of a UDP forward, opened on its first datagram (none() when no
+  // gateway port is free).
+  FlowId forward_flow(Instant now, host::Handle listener, host::Endpoint client, tcp::Endpoint guest);
+  void reply_to_forward_client(Instant now, Flow& flow, Bytes payload);
+  // Makes room under udp_max_flows by evicting the least recently active flow.
+  void make_room();
   void close_flow(FlowId id, Counter why);
   void touch(Instant now, Flow& flow);
   void deny(Instant now, const wire::Ipv4Repr& ip, Bytes ip_payload, const net::RxInfo& rx);
+  // One datagram from `socket` into rx_buf_ (its length; truncated ones are skipped
+  // and counted), or nothing on would_block or an error.
+  std::optional<std::size_t> receive(host::Handle socket, host::Endpoint* from);
+  // Keeps the datagram just received for when the link drains, and marks it full.
+  void hold(FlowId id, host::Endpoint from, std::size_t len);
+  void park_listener(host::Handle listener, tcp::Endpoint guest);
   // Reads the flow's socket until would_block or the link fills.
   void drain(Instant now, FlowId id);
   enum class Delivery { delivered, dropped, link_full };
+  // `from`: the datagram's source as the guest must see it.
   Delivery deliver(Instant now, FlowId id, host::Endpoint from, Bytes payload);
+  struct ParkedListener {
+    host::Handle listener;
+    tcp::Endpoint guest;
+  };
+  struct ForwardKey {
+    std::uint64_t listener;
+    host::Endpoint client;
+    bool operator==(const ForwardKey&) const = default;
+  };
+  struct ForwardKeyHash {
+    std::size_t operator()(const ForwardKey& k) const noexcept;
+  };
 
   FlowContext& ctx_;
   Logger log_;
@@ -115,6 +158,11 @@ class UdpNat final : public FlowHandler {
   std::uint32_t max_flows_;
   OwedReads parked_;  // flows with unread host data while the link was full
   std::optional<Pending> pending_;
+  std::vector<ParkedListener> parked_listeners_;  // forward listeners waiting for link room
+  std::unordered_map<ForwardKey, FlowId, ForwardKeyHash> forward_flows_;
+  PerFlow<host::Handle> listener_of_;  // a forward flow's listener
+  std::uint16_t next_gateway_port_ = kFirstGatewayPort;
+  static constexpr std::uint16_t kFirstGatewayPort = 49152;  // RFC 6335 dynamic ports
   std::vector<std::uint8_t> rx_buf_;
   std::vector<std::uint8_t> pending_buf_;
 };

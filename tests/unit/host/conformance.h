@@ -155,7 +155,7 @@ inline void connect_and_echo(ConformanceEnv& env) {
   auto got = read_n(env, h, data.size());
   BOOST_TEST(got == data);
   BOOST_TEST(env.count(h, HostEventKind::connected) == 1u);
-  env.net().close(h);
+  (void)env.net().close(h);
 }
 
 // A connect to a closed port ends in `refused` with Errc::refused (or fails at once).
@@ -172,7 +172,7 @@ inline void connect_refused(ConformanceEnv& env) {
   std::uint8_t buf[16];
   auto r = env.net().recv(*h, MutBytes(buf, sizeof buf));
   BOOST_TEST(!r.ok());
-  env.net().close(*h);
+  (void)env.net().close(*h);
   BOOST_TEST(env.net().counters().open_handles == open_before);
 }
 
@@ -193,7 +193,7 @@ inline void readable_is_edge_triggered(ConformanceEnv& env) {
   got.clear();
   read_available(env.net(), h, got);
   BOOST_TEST(got == msg);
-  env.net().close(h);
+  (void)env.net().close(h);
 }
 
 // With read interest off no `readable` is raised; switching it on with data waiting
@@ -210,7 +210,7 @@ inline void read_interest_off_suppresses_readable(ConformanceEnv& env) {
   std::vector<std::uint8_t> got;
   read_available(env.net(), h, got);
   BOOST_TEST(got == msg);
-  env.net().close(h);
+  (void)env.net().close(h);
 }
 
 // Writing to a peer that reads slowly gives short writes and then would_block; once
@@ -236,7 +236,7 @@ inline void would_block_then_writable(ConformanceEnv& env) {
   auto r = env.net().send(h, Bytes(chunk.data(), chunk.size()));
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(*r > 0u);
-  env.net().close(h);
+  (void)env.net().close(h);
 }
 
 // shutdown_write: the echo server sees EOF, sends the rest and closes: we read every
@@ -255,7 +255,7 @@ inline void shutdown_write_gives_peer_eof(ConformanceEnv& env) {
   auto again = env.net().recv(h, MutBytes(buf, sizeof buf));
   BOOST_REQUIRE(again.ok());
   BOOST_TEST(*again == 0u);
-  env.net().close(h);
+  (void)env.net().close(h);
 }
 
 // close() frees the handle before it returns; the stale handle answers not_found and
@@ -265,7 +265,7 @@ inline void close_frees_synchronously(ConformanceEnv& env) {
   auto msg = make_payload(500);
   BOOST_REQUIRE(env.net().send(h, Bytes(msg.data(), msg.size())).ok());  // an echo is on its way
   auto open = env.net().counters().open_handles;
-  env.net().close(h);
+  (void)env.net().close(h);
   BOOST_TEST(env.net().counters().open_handles == open - 1);
   std::size_t events_before = env.count_for(h);
   std::uint8_t buf[16];
@@ -277,7 +277,7 @@ inline void close_frees_synchronously(ConformanceEnv& env) {
   BOOST_TEST((s.error().code == Errc::not_found));
   BOOST_TEST((!env.net().shutdown_write(h).ok() && env.net().shutdown_write(h).error().code == Errc::not_found));
   BOOST_TEST((!env.net().local_endpoint(h).ok() && env.net().local_endpoint(h).error().code == Errc::not_found));
-  env.net().close(h);  // closing twice is harmless
+  (void)env.net().close(h);  // closing twice is harmless
   env.net().set_read_interest(h, true);
   BOOST_TEST(env.net().counters().open_handles == open - 1);
   env.idle();
@@ -286,7 +286,7 @@ inline void close_frees_synchronously(ConformanceEnv& env) {
   BOOST_REQUIRE(h2.ok());
   BOOST_TEST(!(*h2 == h));
   BOOST_TEST((!env.net().recv(h, MutBytes(buf, sizeof buf)).ok()));
-  env.net().close(*h2);
+  (void)env.net().close(*h2);
 }
 
 // A listener accepts a connection from one of our own sockets; bytes flow both ways;
@@ -316,9 +316,9 @@ inline void listen_and_accept(ConformanceEnv& env) {
   auto again = env.net().tcp_accept(*l, nullptr);
   BOOST_REQUIRE(!again.ok());
   BOOST_TEST((again.error().code == Errc::would_block));
-  env.net().close(*c);
-  env.net().close(*s);
-  env.net().close(*l);
+  (void)env.net().close(*c);
+  (void)env.net().close(*s);
+  (void)env.net().close(*l);
 }
 
 // abort() resets the connection: the peer gets `hangup` (or `readable`) and its recv
@@ -345,8 +345,8 @@ inline void abort_gives_peer_reset(ConformanceEnv& env) {
       Duration::seconds(10));
   BOOST_REQUIRE(accepted.size() == 2u);
   // Accept order follows connect order on both implementations.
-  env.net().abort(*c1);
-  env.net().close(*c2);
+  (void)env.net().abort(*c1);
+  (void)env.net().close(*c2);
   Handle s1 = accepted[0], s2 = accepted[1];
   BOOST_REQUIRE(env.run_until(
       [&] { return env.count(s1, HostEventKind::hangup) + env.count(s1, HostEventKind::readable) > 0; },
@@ -366,9 +366,9 @@ inline void abort_gives_peer_reset(ConformanceEnv& env) {
   BOOST_TEST(eof);
   auto r2 = env.net().recv(s2, MutBytes(buf, sizeof buf));
   BOOST_TEST((r2.ok() && *r2 == 0u));
-  env.net().close(s1);
-  env.net().close(s2);
-  env.net().close(*l);
+  (void)env.net().close(s1);
+  (void)env.net().close(s2);
+  (void)env.net().close(*l);
 }
 
 // UDP: a datagram to an echo server comes back whole, from the server's endpoint;
@@ -402,7 +402,7 @@ inline void udp_round_trip(ConformanceEnv& env) {
   BOOST_REQUIRE(t.ok());
   BOOST_TEST(*t == 10u);
   BOOST_TEST(full == msg.size());
-  env.net().close(*u);
+  (void)env.net().close(*u);
 }
 
 // With the fd limit reached, opening fails with Errc::limit and fd_limit_hits counts
@@ -422,11 +422,11 @@ inline void fd_limit_gives_errc_limit(ConformanceEnv& env) {
   BOOST_REQUIRE(!d.ok());
   BOOST_TEST((d.error().code == Errc::limit));
   BOOST_TEST(env.net().counters().fd_limit_hits == hits + 2);
-  env.net().close(*a);
+  (void)env.net().close(*a);
   auto e = env.net().udp_open(Endpoint{});
   BOOST_TEST(e.ok());
-  if (e.ok()) env.net().close(*e);
-  env.net().close(*b);
+  if (e.ok()) (void)env.net().close(*e);
+  (void)env.net().close(*b);
 }
 
 }  // namespace tapwire::host::conformance

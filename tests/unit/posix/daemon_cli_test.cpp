@@ -189,12 +189,15 @@ BOOST_AUTO_TEST_CASE(every_config_key_has_a_flag_the_binary_accepts) {
 BOOST_AUTO_TEST_CASE(check_config_and_forwards_fail_with_one_line) {
   TempDir dir;
   const std::string forwards = dir.file("forwards.json");
-  std::ofstream(forwards) << R"({"port_forwards": ["tcp:127.0.0.1:8080:192.168.65.3:80"]})";
+  std::ofstream(forwards) << R"({"port_forwards": ["tcp:127.0.0.1:8080:192.168.65.1:80"]})";
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"--check-config", "--forward", "tcp:127.0.0.1:8080:192.168.65.3:80"},
-       "tapwire: --forward: $.port_forwards: port forwarding is not implemented yet"},
+      {{"--check-config", "--forward", "tcp:127.0.0.1:8080:192.168.65.3:80", "--forward",
+        "tcp:127.0.0.1:8080:192.168.65.4:80"},
+       "tapwire: --forward: $.port_forwards[1]: duplicate forward: tcp:127.0.0.1:8080:192.168.65.4:80 binds what "
+       "port_forwards[0] already binds"},
       {{"--check-config", "--config", forwards},
-       "tapwire: " + forwards + ": $.port_forwards: port forwarding is not implemented yet"},
+       "tapwire: " + forwards + ": $.port_forwards[0]: guest address 192.168.65.1 is not a VM address of subnet "
+       "192.168.65.0/24"},
       {{"--check-config", "--tcp-sack", "maybe"}, R"(tapwire: --tcp-sack: $.tcp.sack: expected true or false)"},
       {{"--check-config", "--tcp-sak", "false"}, "tapwire: unknown flag --tcp-sak (did you mean --tcp-sack?)"},
       {{"--check-config", "--dhcp-static", "02:00:00:00:00:10=192.168.65.1"},

@@ -47,7 +47,7 @@ struct Fixture {
   std::uint16_t closed_port() {
     auto l = net.tcp_listen(Endpoint{kLo, 0}, 0);
     const std::uint16_t port = net.local_endpoint(*l)->port;
-    net.close(*l);
+    (void)net.close(*l);
     return port;
   }
 
@@ -143,7 +143,7 @@ BOOST_FIXTURE_TEST_CASE(refused_connect_is_an_event, Fixture) {
   BOOST_REQUIRE(wait_for(*h, HostEventKind::refused));
   BOOST_TEST(sink.find(*h, HostEventKind::refused)->error == Errc::refused);
   BOOST_TEST(sink.count(*h, HostEventKind::connected) == 0);
-  net.close(*h);
+  (void)net.close(*h);
   BOOST_TEST(net.counters().open_handles == 0u);
   BOOST_TEST(net.tcp_connect(Endpoint{kLo, 0}).error().code == Errc::invalid_argument);
 }
@@ -164,7 +164,7 @@ BOOST_FIXTURE_TEST_CASE(half_close_reads_eof_and_keeps_the_other_direction, Fixt
 BOOST_FIXTURE_TEST_CASE(abort_resets_the_peer, Fixture) {
   auto p = connect_pair();
   const int fd = net.fd_of(p.client);
-  net.abort(p.client);
+  (void)net.abort(p.client);
   BOOST_TEST(!fd_is_open(fd));  // freed synchronously
   BOOST_REQUIRE(wait_for(p.server, HostEventKind::hangup));
   BOOST_TEST(sink.find(p.server, HostEventKind::hangup)->error == Errc::refused);
@@ -177,7 +177,7 @@ BOOST_FIXTURE_TEST_CASE(abort_resets_the_peer, Fixture) {
 BOOST_FIXTURE_TEST_CASE(graceful_close_delivers_data_then_eof, Fixture) {
   auto p = connect_pair();
   BOOST_TEST(*net.send(p.client, as_bytes("bye")) == 3u);
-  net.close(p.client);
+  (void)net.close(p.client);
   BOOST_REQUIRE(wait_for(p.server, HostEventKind::readable));
   run_for(loop, Duration::millis(20));
   BOOST_TEST(recv_all(p.server) == "bye");
@@ -197,7 +197,7 @@ BOOST_FIXTURE_TEST_CASE(stale_handles_and_late_events, Fixture) {
     if (ev.kind != HostEventKind::readable || fd != -1) return;
     const Handle other = ev.handle == p.server ? q.server : p.server;
     fd = net.fd_of(other);
-    net.close(other);
+    (void)net.close(other);
     if (!(other == p.server)) std::swap(p.server, q.server);  // p.server: the closed one
   };
   // Loopback delivers during send(): both receive queues fill before the next wait.
@@ -215,7 +215,7 @@ BOOST_FIXTURE_TEST_CASE(stale_handles_and_late_events, Fixture) {
   BOOST_TEST(net.send(p.server, as_bytes("x")).error().code == Errc::not_found);
   BOOST_TEST(net.shutdown_write(p.server).error().code == Errc::not_found);
   BOOST_TEST(net.local_endpoint(p.server).error().code == Errc::not_found);
-  net.close(p.server);  // harmless
+  (void)net.close(p.server);  // harmless
   net.set_read_interest(p.server, false);
   // A new socket may reuse the slot, never the handle.
   auto fresh = net.udp_open(Endpoint{kLo, 0});

@@ -171,7 +171,7 @@ struct Fixture {
     BOOST_REQUIRE(wait_resolved(*h));
     auto answer = net->resolve_result(*h);
     BOOST_REQUIRE(answer.ok());
-    net->close(*h);
+    (void)net->close(*h);
     return *answer;
   }
 };
@@ -225,10 +225,10 @@ BOOST_AUTO_TEST_CASE(lookup_handles_are_not_sockets) {
   f.server.release();
   BOOST_REQUIRE(f.wait_resolved(*h));
   BOOST_TEST(f.net->resolve_result(*h).ok());
-  f.net->close(*h);
+  (void)f.net->close(*h);
   BOOST_TEST(f.net->resolve_result(*h).error().code == Errc::not_found);
   BOOST_TEST(f.net->lookups_open() == 0u);
-  f.net->close(*udp);
+  (void)f.net->close(*udp);
 }
 
 BOOST_AUTO_TEST_CASE(close_before_the_answer_cancels_the_lookup) {
@@ -240,8 +240,8 @@ BOOST_AUTO_TEST_CASE(close_before_the_answer_cancels_the_lookup) {
   BOOST_REQUIRE(queued.ok());
   // The one worker is waiting for the held answer; the second lookup is still queued.
   BOOST_REQUIRE(run_until(f.loop, [&] { return f.server.total_queries() > 0; }, Duration::seconds(5)));
-  f.net->close(*queued);
-  f.net->close(*running);
+  (void)f.net->close(*queued);
+  (void)f.net->close(*running);
   BOOST_TEST(f.net->resolver_counters().cancelled == 1u);
   f.server.release();
   // The running lookup finishes on its thread; its answer is dropped, no event is raised.
@@ -272,7 +272,7 @@ BOOST_AUTO_TEST_CASE(too_many_pending_lookups_is_a_limit) {
   for (Handle h : handles) {
     BOOST_REQUIRE(f.wait_resolved(h));
     BOOST_TEST(f.net->resolve_result(h)->records.size() == www_answer().size());
-    f.net->close(h);
+    (void)f.net->close(h);
   }
   // Room again once they finished.
   BOOST_TEST(f.lookup("www.example.test").rcode == rcode::NOERROR);

@@ -106,13 +106,20 @@ BOOST_AUTO_TEST_CASE(validation_names_the_key) {
 }
 
 
-BOOST_AUTO_TEST_CASE(port_forwards_are_an_error_until_the_proxy_acts_on_them) {
-  ConfigError e = error_of(json::parse(R"({"port_forwards": ["tcp:127.0.0.1:8080:192.168.65.3:80"]})"));
-  BOOST_TEST(e.json_path == "$.port_forwards");
-  BOOST_TEST(e.message.find("port forwarding is not implemented yet") != std::string::npos, e.message);
-  // An empty list is what the proxy does anyway.
-  BOOST_TEST(proxy_config_from_json(json::parse(R"({"port_forwards": []})"), "cfg.json").ok());
-  // The syntax of each forward is still checked first.
+BOOST_AUTO_TEST_CASE(port_forwards_are_checked_across_entries) {
+  auto ok = proxy_config_from_json(
+      json::parse(R"({"port_forwards": ["tcp:127.0.0.1:8080:192.168.65.3:80", "udp:127.0.0.1:8080:192.168.65.3:53",
+                                        "tcp:127.0.0.1:0:192.168.65.3:22", "tcp:127.0.0.1:0:192.168.65.3:23"]})"),
+      "cfg.json");
+  BOOST_TEST(ok.ok());  // another protocol, or port 0 (any free port), is no duplicate
+  ConfigError e = error_of(json::parse(
+      R"({"port_forwards": ["tcp:127.0.0.1:8080:192.168.65.3:80", "tcp:0.0.0.0:8080:192.168.65.4:80"]})"));
+  BOOST_TEST(e.json_path == "$.port_forwards[1]");
+  BOOST_TEST(e.message.find("duplicate forward") != std::string::npos, e.message);
+  e = error_of(json::parse(R"({"port_forwards": ["tcp:127.0.0.1:8080:192.168.65.1:80"]})"));
+  BOOST_TEST(e.json_path == "$.port_forwards[0]");
+  BOOST_TEST(e.message.find("is not a VM address") != std::string::npos, e.message);
+  // The syntax of each forward is checked first.
   e = error_of(json::parse(R"({"port_forwards": ["tcp:127.0.0.1:080:192.168.65.3:80"]})"));
   BOOST_TEST(e.json_path == "$.port_forwards[0]");
   auto pf = PortForward::parse("tcp:127.0.0.1:8080:10.0.2.15:80");
@@ -172,6 +179,7 @@ BOOST_AUTO_TEST_CASE(every_key_has_a_flag_that_sets_it) {
       {"allow_outbound", {"allow-outbound", {"127.0.0.0/8,10.0.0.0/8", "192.168.0.0/16"},
                           json::array({"127.0.0.0/8", "10.0.0.0/8", "192.168.0.0/16"})}},
       {"max_connections", {"max-connections", {"77"}, 77}},
+      {"listen_backlog", {"listen-backlog", {"64"}, 64}},
       {"idle_timeout", {"idle-timeout", {"5m"}, "300s"}},
       {"udp_idle_timeout", {"udp-idle-timeout", {"5s"}, "5s"}},
       {"udp_max_flows", {"udp-max-flows", {"4"}, 4}},

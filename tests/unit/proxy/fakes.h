@@ -203,8 +203,14 @@ class FakeHostNet final : public host::HostNet {
     s->write_shut = true;
     return {};
   }
-  void close(host::Handle h) override { release(h, false); }
-  void abort(host::Handle h) override { release(h, true); }
+  Status close(host::Handle h) override {
+    release(h, false);
+    return {};
+  }
+  Status abort(host::Handle h) override {
+    release(h, true);
+    return {};
+  }
   void set_read_interest(host::Handle h, bool on) override {
     Socket* s = find(h);
     if (s == nullptr) return;

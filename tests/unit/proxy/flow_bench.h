@@ -16,7 +16,9 @@ struct FlowBench : ProxyBench {
       : ProxyBench(std::move(c)),
         tcp_rng(11),
         tcp(tcp_rng, tcp_config),
-        ctx{config, policy, iface, tcp, host, flows, handles, stats, gate} {}
+        ctx{config, policy, iface, tcp, host, flows, handles, stats, gate, limit} {
+    limit.set(config.max_connections, 0);
+  }
 
   // Delivers the fake host's queued events to `handler` through the handle index;
   // every event must belong to a live flow unless `allow_stale`.
@@ -49,6 +51,7 @@ struct FlowBench : ProxyBench {
   FlowTable flows;
   HandleOwners handles;
   LinkGate gate;
+  ConnectionLimit limit;
   FlowContext ctx;
 };
 

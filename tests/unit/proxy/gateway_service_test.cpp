@@ -145,7 +145,7 @@ struct UpstreamService final : GatewayService {
   std::string_view name() const override { return "upstream"; }
   void on_host_event(Instant, const host::HostEvent& ev) override { events.push_back(ev.kind); }
   void shutdown(Instant) override {
-    ctx.host.close(socket);
+    (void)ctx.host.close(socket);
     ctx.handles.remove(socket);
   }
   FlowContext& ctx;

@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(broken_files_are_rejected_with_file_and_path) {
       {"semantic_action_after_end.json", {"$.actions[0].at", "after the end of the run"}},
       {"semantic_vm_ip_is_gateway.json", {"$.vm.ip", "gateway"}},
       {"semantic_dhcp_static_on_gateway.json", {"$.proxy.dhcp.static[0].ip", "the gateway or the host alias"}},
-      {"port_forwards_not_implemented.json", {"$.proxy.port_forwards", "port forwarding is not implemented yet"}},
+      {"semantic_duplicate_forward.json", {"$.proxy.port_forwards[1]", "duplicate forward"}},
       {"semantic_unknown_counter_never.json",
        {"$.expect.never[0].stat", R"(unknown counter "proxy.tcp.rst_to_gust" (did you mean "proxy.tcp.rst_to_guest"?))"}},
       {"semantic_unknown_counter_at_end.json",

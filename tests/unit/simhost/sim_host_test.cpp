@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(source_sends_exact_pattern_then_closes) {
   BOOST_TEST(st->bytes_sent == n);
   BOOST_TEST(st->connections == 1u);
   BOOST_TEST(st->active == 0u);
-  f.net.close(h);
+  (void)f.net.close(h);
   f.world.run_for(Duration::millis(10));
   BOOST_TEST(f.net.fabric_connections() == 0u);
   BOOST_TEST(f.net.server_apps() == 0u);
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(blackhole_never_completes_and_close_frees_everything) {
   std::uint8_t buf[4] = {1, 2, 3, 4};
   auto s = f.net.send(h, Bytes(buf, 4));
   BOOST_TEST((!s.ok() && s.error().code == Errc::would_block));
-  f.net.close(h);
+  (void)f.net.close(h);
   BOOST_TEST(f.net.counters().open_handles == 0u);
   f.world.run_for(Duration::millis(1));
   BOOST_TEST(f.net.fabric_connections() == 0u);
@@ -301,7 +301,7 @@ BOOST_AUTO_TEST_CASE(fd_limit_and_close_delay_accounting) {
   BOOST_REQUIRE(!d.ok());
   BOOST_TEST((d.error().code == Errc::limit));
   BOOST_TEST(f.net.counters().fd_limit_hits == 1u);
-  f.net.close(b);
+  (void)f.net.close(b);
   // The handle is gone at once, its fd is not.
   BOOST_TEST(f.net.counters().open_handles == 2u);
   BOOST_TEST(f.net.lingering_fds() == 1u);
@@ -319,8 +319,8 @@ BOOST_AUTO_TEST_CASE(fd_limit_and_close_delay_accounting) {
   auto e = f.net.udp_open(Endpoint{});
   BOOST_TEST(e.ok());
   BOOST_TEST(f.net.counters().fd_limit_hits == 4u);
-  f.net.close(a);
-  f.net.close(c);
+  (void)f.net.close(a);
+  (void)f.net.close(c);
 }
 
 BOOST_AUTO_TEST_CASE(accept_fails_at_fd_limit_and_keeps_the_connection_queued) {
@@ -375,14 +375,14 @@ BOOST_AUTO_TEST_CASE(host_client_exchanges_data_with_a_proxy_listener) {
   BOOST_TEST(is_pattern(got));
   std::string reply = "bye";
   BOOST_REQUIRE(f.net.send(s, Bytes(reinterpret_cast<const std::uint8_t*>(reply.data()), reply.size())).ok());
-  f.net.close(s);
+  (void)f.net.close(s);
   f.world.run_for(Duration::millis(1));
   BOOST_TEST(std::string(client.received().begin(), client.received().end()) == reply);
   BOOST_TEST(client.peer_eof());
   BOOST_TEST(client.state() == "closing");
   client.close();
   BOOST_TEST(client.state() == "closed");
-  f.net.close(l);
+  (void)f.net.close(l);
   f.world.run_for(Duration::millis(1));
   BOOST_TEST(f.net.fabric_connections() == 0u);
 }
@@ -410,7 +410,7 @@ BOOST_AUTO_TEST_CASE(close_with_unread_data_resets_the_peer) {
   std::uint8_t msg[10] = {};
   BOOST_REQUIRE(f.net.send(h, Bytes(msg, sizeof msg)).ok());
   BOOST_REQUIRE(f.wait(h, HostEventKind::readable));
-  f.net.close(h);  // the echo is unread
+  (void)f.net.close(h);  // the echo is unread
   f.world.run_for(Duration::millis(1));
   BOOST_TEST(f.net.server_stats(ep)->conns.at(0).peer_reset);
   BOOST_TEST(!f.net.server_stats(ep)->conns.at(0).peer_eof);
@@ -422,7 +422,7 @@ BOOST_AUTO_TEST_CASE(listener_close_resets_queued_clients) {
   auto& client = f.net.host_connect(Endpoint{Ipv4Addr::loopback(), 7000});
   f.world.run_for(Duration::millis(1));
   BOOST_TEST(client.state() == "established");
-  f.net.close(l);
+  (void)f.net.close(l);
   f.world.run_for(Duration::millis(1));
   BOOST_TEST(client.state() == "reset");
   auto& again = f.net.host_connect(Endpoint{Ipv4Addr::loopback(), 7000});
@@ -438,7 +438,7 @@ BOOST_AUTO_TEST_CASE(stale_events_are_dropped_and_counted) {
   // Both `connected` events are due at the same instant; handling a's closes b, whose
   // event is already queued: it must never be delivered.
   f.on_event = [&](const host::HostEvent& e) {
-    if (e.handle == a && e.kind == HostEventKind::connected) f.net.close(b);
+    if (e.handle == a && e.kind == HostEventKind::connected) (void)f.net.close(b);
   };
   f.world.run_for(Duration::millis(10));
   BOOST_TEST(f.count(a, HostEventKind::connected) == 1u);
