@@ -132,6 +132,7 @@ class FakeHostNet final : public host::HostNet {
   std::size_t fd_limit = SIZE_MAX;            // open handles at most (EMFILE beyond)
   bool icmp_supported = true;                 // false: icmp_open fails (no ping sockets)
   std::optional<Errc> udp_send_error;         // every udp_send_to fails with this
+  std::optional<Errc> listen_error;           // tcp_listen/udp_open with a port fail with this
   std::uint16_t next_ephemeral_port = 40000;  // local ports handed out, in order
   std::uint16_t icmp_socket_id_base = 0;      // non-zero: ping sockets rewrite ids (Linux)
 
@@ -146,6 +147,7 @@ class FakeHostNet final : public host::HostNet {
     return h;
   }
   Result<host::Handle> tcp_listen(host::Endpoint local, int) override {
+    if (listen_error) return make_error(*listen_error, "fake: scripted bind failure");
     TW_TRY(host::Handle h, open(Kind::listener));
     if (local.port == 0) local.port = next_ephemeral_port++;
     socket_ref(h).local = local;
@@ -157,8 +159,9 @@ class FakeHostNet final : public host::HostNet {
     if (l->accept_queue.empty()) return make_error(Errc::would_block, "fake: nothing to accept");
     const host::Endpoint p = l->accept_queue.front();
     const host::Endpoint local = l->local;
-    l->accept_queue.pop_front();
+    // As accept(2) at EMFILE: the connection stays queued.
     TW_TRY(host::Handle h, open(Kind::tcp));
+    find(listener)->accept_queue.pop_front();
     ++counters_.tcp_accepts;
     Socket& s = socket_ref(h);
     s.connected = true;
@@ -226,6 +229,7 @@ class FakeHostNet final : public host::HostNet {
   }
 
   Result<host::Handle> udp_open(host::Endpoint local) override {
+    if (listen_error && local.port != 0) return make_error(*listen_error, "fake: scripted bind failure");
     TW_TRY(host::Handle h, open(Kind::udp));
     ++counters_.udp_opens;
     if (local.port == 0) local.port = next_ephemeral_port++;
