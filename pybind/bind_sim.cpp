@@ -491,6 +491,7 @@ flags (TCP flag letters: "SA" = SYN and ACK set, "=SA" = exactly those), src, ds
               d["guest_src"] = f.guest_src;
               d["guest_dst"] = f.guest_dst;
               d["host_remote"] = f.host_remote;
+              d["host_local"] = f.host_local;
               d["host_open"] = f.host_open;
               d["bytes_guest_to_host"] = f.bytes_guest_to_host;
               d["bytes_host_to_guest"] = f.bytes_host_to_guest;
@@ -504,9 +505,18 @@ flags (TCP flag letters: "SA" = SYN and ACK set, "=SA" = exactly those), src, ds
 The live flows of every protocol from the proxy's one flow table, in table order, each
 a dict: protocol ("tcp", "udp", "icmp"), initiator ("guest" or "host"), state,
 guest_src and guest_dst (the guest side, "ip:port"; "*" where a UDP mapping has none;
-"ip id N" for an ICMP echo session), host_remote (the host side), host_open,
+"ip id N" for an ICMP echo session), host_remote (the host side), host_local (a
+forwarded flow's listener, "" otherwise), host_open,
 bytes_guest_to_host, bytes_host_to_guest, age and idle (seconds), serial.
 )doc")
+      .def(
+          "snapshot",
+          [](const ProxyView& p) {
+            return py::module_::import("json").attr("loads")(proxy::to_json(p.session->proxy().snapshot()).dump());
+          },
+          "One picture of the proxy at this instant, as a dict: flows, forwards (spec, requested, bound_port, "
+          "paused, accepted, limit_closed, active), connection_limit (limit, reserve, fd_limit, derived, in_use, "
+          "warnings), host_open_handles, own_sockets, counters (the daemon's diagnostics show the same).")
       .def(
           "leaks", [](const ProxyView& p) { return p.session->proxy().leaks(); },
           "The proxy's own part of sim.leaks() (a list of descriptions; empty when clean).");

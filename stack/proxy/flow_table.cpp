@@ -143,10 +143,16 @@ std::vector<FlowRow> FlowTable::rows(Instant now) const {
         r.guest_dst = to_string(f.guest_initiated() ? g.local : g.peer);
         r.host_remote = to_string(h.peer);
         break;
-      case FlowProtocol::udp:  // one mapping per guest ip:port, to any destination
-        r.guest_src = to_string(g.peer);
-        r.guest_dst = "*";
-        r.host_remote = "*";
+      case FlowProtocol::udp:
+        if (f.guest_initiated()) {  // one mapping per guest ip:port, to any destination
+          r.guest_src = to_string(g.peer);
+          r.guest_dst = "*";
+          r.host_remote = "*";
+        } else {  // a forward's client: from a gateway port of its own to the guest's port
+          r.guest_src = to_string(g.local);
+          r.guest_dst = to_string(g.peer);
+          r.host_remote = to_string(h.peer);
+        }
         break;
       case FlowProtocol::icmp:  // peer = (guest ip, echo id); local = what it pinged
         r.guest_src = g.peer.ip.to_string() + " id " + std::to_string(g.peer.port);
@@ -154,6 +160,7 @@ std::vector<FlowRow> FlowTable::rows(Instant now) const {
         r.host_remote = h.peer.ip.to_string();
         break;
     }
+    r.host_local = f.guest_initiated() ? "" : to_string(h.local);
     r.host_open = h.handle.valid();
     r.bytes_guest_to_host = f.bytes_guest_to_host;
     r.bytes_host_to_guest = f.bytes_host_to_guest;

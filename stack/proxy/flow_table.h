@@ -125,7 +125,8 @@ struct FlowRow {
   std::string state;           // to_string(FlowState)
   std::string guest_src;       // the guest's end: "192.168.65.3:40000"
   std::string guest_dst;       // what the guest addressed: "192.168.65.2:80" ("*" for UDP)
-  std::string host_remote;     // the host's end: "127.0.0.1:80" ("*" for UDP)
+  std::string host_remote;     // the host's end: "127.0.0.1:80" ("*" for a UDP NAT flow)
+  std::string host_local;      // a forwarded flow's listener "127.0.0.1:8080" ("" otherwise)
   bool host_open = false;      // the host handle is still open
   std::uint64_t bytes_guest_to_host = 0;
   std::uint64_t bytes_host_to_guest = 0;

@@ -227,6 +227,18 @@ std::map<std::string, std::uint64_t> Proxy::stats() const {
 
 std::vector<FlowRow> Proxy::flows() const { return flows_.rows(now_); }
 
+ProxySnapshot Proxy::snapshot() const {
+  ProxySnapshot s;
+  s.flows = flows();
+  s.forwards = forwards();
+  s.limit = ConnectionLimitStatus{limit_.limit(),   limit_.reserve(),        limit_.fd_limit(),
+                                  limit_.derived(), flows_.open_handles(), limit_.warnings()};
+  s.host_open_handles = host_.counters().open_handles;
+  s.own_sockets = handles_.describe();
+  s.counters = stats();
+  return s;
+}
+
 std::vector<std::string> Proxy::leaks() const {
   std::vector<std::string> out;
   flows_.for_each([&](const Flow& f) {

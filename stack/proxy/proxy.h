@@ -65,6 +65,7 @@
 #include "stack/proxy/icmp_echo.h"
 #include "stack/proxy/policy.h"
 #include "stack/proxy/port_forwards.h"
+#include "stack/proxy/proxy_snapshot.h"
 #include "stack/proxy/stats.h"
 #include "stack/proxy/tcp_forwarder.h"
 #include "stack/proxy/udp_nat.h"
@@ -142,6 +143,8 @@ class Proxy final : public net::IpHandler, public host::HostEventSink, public ho
   // Every flow of every protocol, from the one table, in slot order; ages at the
   // latest `now` the proxy was given.
   std::vector<FlowRow> flows() const;
+  // Flows, forwards, the connection limit, own sockets and counters at one instant.
+  ProxySnapshot snapshot() const;
   // What is still allocated that should not be: live flows, host handles that no
   // flow or owner holds, TCP connections without a flow or service, timers not
   // owned by a live flow, and what services report. TIME-WAIT records, DHCP leases,

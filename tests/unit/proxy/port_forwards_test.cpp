@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/unit/proxy/proxy_harness.h"
 
 using namespace tapwire;
@@ -153,6 +155,16 @@ BOOST_AUTO_TEST_CASE(over_the_connection_limit_an_accepted_connection_is_closed_
   BOOST_TEST(b.stat("drop.fwd_connection_limit") == 1u);
   BOOST_TEST(b.forwarded_flows() == 2u);
   BOOST_TEST(b.proxy.forwards()[0].limit_closed == 1u);
+  // The one snapshot tells the same story: two forwarded flows holding the limit.
+  const ProxySnapshot snap = b.proxy.snapshot();
+  BOOST_TEST(snap.flows.size() == 2u);
+  BOOST_TEST(snap.limit.limit == 2u);
+  BOOST_TEST(snap.limit.in_use == 2u);
+  BOOST_REQUIRE_EQUAL(snap.forwards.size(), 1u);
+  BOOST_TEST(snap.forwards[0].active == 2u);
+  BOOST_TEST(snap.flows[0].host_local == "127.0.0.1:8080");
+  BOOST_TEST(snap.own_sockets.size() == 1u);
+  BOOST_TEST(to_json(snap)["forwards"][0]["bound_port"] == 8080);
   BOOST_TEST(b.proxy.limit_warnings() == 1u);
   // More over the limit inside 30 s: counted, not warned again.
   b.run_for(Duration::seconds(10));
