@@ -14,6 +14,9 @@ sent; any other byte: read to EOF). The host side is this process, on 127.0.0.1 
    Afterwards every slot returns (no flow, no host socket but the listener), the counters
    show the limit was met, the daemon is idle (CPU over a 2 s window after the flood), and
    the forward still carries a byte-exact upload.
+3. The same flood against a daemon whose --max-connections is above its fd limit: accept
+   itself meets EMFILE, the listener pauses and resumes as flows give sockets back
+   (fwd.accept_paused), every connection is served in the end, with the same checks.
 Every wait and loop is bounded in count and time.
 """
 import errno
@@ -194,33 +197,42 @@ def _expose_run(results, binary, workdir, guest, source_sha, payload, payload_sh
         results.check("forward: first daemon, SIGTERM exit 0", rc == 0, f"exit {rc} in {took:.2f} s")
 
 
-def _flood_run(results, binary, workdir, guest, guest_ip, port, probe, probe_sha):
-    """Daemon 2: RLIMIT_NOFILE 256, the forward from --forward; the flood."""
-    spec = f"tcp:127.0.0.1:{port}:{guest_ip}:{GUEST_PORT}"
-    daemon = Daemon(binary, guest, workdir, None, "fwd-flood", extra_args=["--forward", spec], nofile=NOFILE)
+def _flood_run(results, binary, workdir, guest, guest_ip, probe, probe_sha, max_connections=None):
+    """A daemon with RLIMIT_NOFILE 256 and the forward from --forward, flooded. Without
+    `max_connections` the connection limit (fd limit less the reserve) refuses the excess;
+    with one above the fd limit, accept itself meets EMFILE and the listener pauses."""
+    spec = f"tcp:127.0.0.1:{host_servers.closed_port()}:{guest_ip}:{GUEST_PORT}"
+    port = int(spec.split(":")[2])
+    extra = ["--forward", spec] + (["--max-connections", str(max_connections)] if max_connections else [])
+    name = f"forward, --max-connections {max_connections}" if max_connections else "forward"
+    tag = "fwd-emfile" if max_connections else "fwd-flood"
+    daemon = Daemon(binary, guest, workdir, None, tag, extra_args=extra, nofile=NOFILE)
     try:
         started = daemon.wait_ready() and guest.wait_for_link("tw0")
-        if not results.check(f"forward: --forward {spec} at start-up, RLIMIT_NOFILE {NOFILE}", started,
+        if not results.check(f"{name}: --forward {spec} at start-up, RLIMIT_NOFILE {NOFILE}", started,
                              "" if started else daemon.log_tail()):
             return
         r, lease = guest.dhcp("tw0")
-        if not results.check("forward: the guest gets the same lease again", lease.split()[:1] == [guest_ip],
+        if not results.check(f"{name}: the guest gets the same lease again", lease.split()[:1] == [guest_ip],
                              lease or r.stderr):
             return
         rc, diag = daemon.ctl("diagnostics")
         limit = diag["connection_limit"] if rc == 0 else {}
-        results.check("forward: connection limit = fd limit less the reserve",
-                      limit.get("fd_limit") == NOFILE and limit.get("reserve") == 32 and limit.get("limit") == 224,
-                      str(limit))
+        expected = max_connections or NOFILE - 32
+        results.check(f"{name}: connection limit {expected}" +
+                      ("" if max_connections else " = fd limit less the reserve"),
+                      limit.get("fd_limit") == NOFILE and limit.get("reserve") == 32 and
+                      limit.get("limit") == expected, str(limit))
         answer, _ = upload(port, probe)
-        results.check("forward: serves before the flood", answer == f"{probe_sha} {os.path.getsize(probe)}", answer)
+        results.check(f"{name}: serves before the flood", answer == f"{probe_sha} {os.path.getsize(probe)}",
+                      answer)
 
         cpu0 = daemon.cpu_seconds()
         t0 = time.monotonic()
         counts = flood(port)
         flood_s = time.monotonic() - t0
         done = sum(v for k, v in counts.items() if k != "unstarted")
-        results.check(f"forward: flood of {FLOOD_TOTAL} connections, {FLOOD_CONCURRENT} at a time, within "
+        results.check(f"{name}: flood of {FLOOD_TOTAL} connections, {FLOOD_CONCURRENT} at a time, within "
                       f"{FLOOD_SECONDS:.0f} s", done == FLOOD_TOTAL and counts["unstarted"] == 0,
                       f"{flood_s:.1f} s, {counts}")
         diag = _wait_idle(daemon)
@@ -228,7 +240,7 @@ def _flood_run(results, binary, workdir, guest, guest_ip, port, probe, probe_sha
         cpu_flood = daemon.cpu_seconds() - cpu0
         ok = diag is not None and not diag["flows"] and diag["connection_limit"]["in_use"] == 0 and \
             len(diag["host_sockets"]) == len(diag["forwards"]) == 1 and not diag["leaks"]
-        results.check("forward: every slot returns (no flow, host sockets = the listener)", ok,
+        results.check(f"{name}: every slot returns (no flow, host sockets = the listener)", ok,
                       f"idle {drained_s:.1f} s after the flood began; daemon CPU {cpu_flood:.2f} s" if ok else
                       str({k: diag[k] for k in ("flows", "host_sockets", "leaks", "connection_limit")}
                           if diag else "no diagnostics"))
@@ -237,21 +249,23 @@ def _flood_run(results, binary, workdir, guest, guest_ip, port, probe, probe_sha
             over = _counter(diag, "drop.fwd_connection_limit")
             paused = _counter(diag, "fwd.accept_paused")
             backoffs = diag.get("host", {}).get("accept_backoffs", 0)
-            results.check("forward: the flood met the limit (closed over it or accept paused)",
-                          over + paused + backoffs > 0,
-                          f"accepted {fwd.get('accepted')}, closed over the limit {over}, accept paused {paused}, "
-                          f"host accept backoffs {backoffs}, limit warnings {diag['connection_limit']['warnings']}")
+            met = paused + backoffs > 0 if max_connections else over > 0
+            results.check(f"{name}: the flood met the " +
+                          ("fd limit (accept paused)" if max_connections else "connection limit (closed over it)"),
+                          met, f"accepted {fwd.get('accepted')}, closed over the limit {over}, accept paused "
+                          f"{paused}, host accept backoffs {backoffs}, "
+                          f"limit warnings {diag['connection_limit']['warnings']}")
         cpu_a = daemon.cpu_seconds()
         time.sleep(IDLE_WINDOW_S)
         idle_cpu = daemon.cpu_seconds() - cpu_a
-        results.check(f"forward: no spinning after the flood (CPU over {IDLE_WINDOW_S:.0f} s idle)",
+        results.check(f"{name}: no spinning after the flood (CPU over {IDLE_WINDOW_S:.0f} s idle)",
                       idle_cpu <= IDLE_CPU_MAX_S, f"{idle_cpu:.2f} s")
         answer, _ = upload(port, probe)
-        results.check("forward: still serves after the flood", answer == f"{probe_sha} {os.path.getsize(probe)}",
+        results.check(f"{name}: still serves after the flood", answer == f"{probe_sha} {os.path.getsize(probe)}",
                       answer)
     finally:
         rc, took = daemon.stop()
-        results.check("forward: second daemon, SIGTERM exit 0", rc == 0, f"exit {rc} in {took:.2f} s")
+        results.check(f"{name}: SIGTERM exit 0", rc == 0, f"exit {rc} in {took:.2f} s")
 
 
 def forward_run(results, binary, workdir):
@@ -269,8 +283,9 @@ def forward_run(results, binary, workdir):
         guest_ip = _expose_run(results, binary, workdir, guest, sha256_file(source), payload,
                                sha256_file(payload))
         if guest_ip is not None:
-            _flood_run(results, binary, workdir, guest, guest_ip, host_servers.closed_port(), probe,
-                       sha256_file(probe))
+            probe_sha = sha256_file(probe)
+            _flood_run(results, binary, workdir, guest, guest_ip, probe, probe_sha)
+            _flood_run(results, binary, workdir, guest, guest_ip, probe, probe_sha, max_connections=100000)
     finally:
         server.kill()  # by pid, via the Popen object
         server.wait(timeout=5)

@@ -13,7 +13,8 @@ a UDP datagram is echoed through the host alias; the gateway's DNS answers `dig`
 then a second daemon in host-resolver mode); SIGTERM shuts the daemon down cleanly. Port
 forwards (forward_checks.py): 50 MB each way through a forward from the host's 127.0.0.1
 to a server in the guest, added and removed with `tapwire ctl`, then a 5,000-connection
-flood against a daemon with RLIMIT_NOFILE 256 (the slots all return, no spinning).
+flood against a daemon with RLIMIT_NOFILE 256, limited by the connection limit and then by
+EMFILE itself (the slots all return, no spinning).
 
 Usage:  run_e2e.py [--tapwire build/bin/tapwire] [--regenerate-fixture] [--keep] [--only PART]
   --only full|forward|dns-host  run only that part (repeatable; the fixture check always runs)

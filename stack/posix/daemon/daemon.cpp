@@ -461,7 +461,7 @@ json Daemon::diagnostics_json() const {
   }
   json out = stats_json();
   out["connection_limit"] = connection_limit_json(*proxy_, rows);
-  out["forwards"] = forwards_json(*proxy_)["forwards"];
+  out["forwards"] = forwards_json(*proxy_);
   out["flows"] = std::move(flows);
   out["host_sockets"] = std::move(sockets);
   out["leaks"] = proxy_->leaks();

@@ -64,7 +64,7 @@ std::optional<StartupForwardFailure> open_startup_forwards(proxy::Proxy& proxy, 
 }
 
 json forward_request(proxy::Proxy& proxy, std::string_view cmd, const json& request) {
-  if (cmd == "forwards") return forwards_json(proxy);
+  if (cmd == "forwards") return json{{"forwards", forwards_json(proxy)}};
   auto spec = spec_of(cmd, request);
   if (auto* answer = std::get_if<json>(&spec)) return *answer;
   const proxy::PortForward& forward = std::get<proxy::PortForward>(spec);
@@ -96,7 +96,7 @@ json forward_json(const proxy::ForwardStatus& status) {
 json forwards_json(const proxy::Proxy& proxy) {
   json list = json::array();
   for (const proxy::ForwardStatus& status : proxy.forwards()) list.push_back(forward_json(status));
-  return json{{"forwards", std::move(list)}};
+  return list;
 }
 
 json connection_limit_json(const proxy::Proxy& proxy, const std::vector<proxy::FlowRow>& flows) {

@@ -50,7 +50,10 @@ std::optional<StartupForwardFailure> open_startup_forwards(proxy::Proxy& proxy, 
 // Answers a request whose "cmd" is one of kForwardCommands.
 nlohmann::json forward_request(proxy::Proxy& proxy, std::string_view cmd, const nlohmann::json& request);
 
+// One forward: spec (as bound), requested, protocol, host, host_port, guest, paused,
+// accepted, limit_closed, active.
 nlohmann::json forward_json(const proxy::ForwardStatus& status);
+// Every forward, in the order they were added (an array of forward_json).
 nlohmann::json forwards_json(const proxy::Proxy& proxy);
 // `flows`: the proxy's flow rows, already built by the caller (in_use counts them).
 nlohmann::json connection_limit_json(const proxy::Proxy& proxy, const std::vector<proxy::FlowRow>& flows);
