@@ -6,15 +6,23 @@
   guest_tools.py flood HOST PORT COUNT      open COUNT connections at once, each sends one line and
                                             reads the answer; prints "open N", waits for "close" on
                                             stdin, closes them all, prints "closed"
+  guest_tools.py forward-server PORT FILE   serve on 0.0.0.0:PORT what the host reaches through a port
+                                            forward; a client's first byte says what it wants:
+                                            G: FILE's bytes, then close; P: everything it sends is
+                                            hashed, answered "SHA256 LENGTH\n"; any other byte: read
+                                            to EOF, close. Prints "listening"; ends after 10 minutes
 
 Every loop is bounded in count and time; nothing here talks to anything but HOST.
 """
 import errno
+import hashlib
 import os
 import resource
 import selectors
 import socket
+import socketserver
 import sys
+import threading
 import time
 
 
@@ -121,6 +129,54 @@ def flood(host, port, count, deadline_s=90.0):
     return 0
 
 
+def hash_until_eof(sock):
+    """Reads a socket to EOF: (sha256 hex digest, byte count) of what came."""
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return h.hexdigest(), n
+        h.update(chunk)
+        n += len(chunk)
+
+
+class _ForwardHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        s = self.request
+        s.settimeout(60.0)
+        try:
+            first = s.recv(1)
+            if first == b"G":
+                with open(self.server.source_path, "rb") as f:
+                    s.sendfile(f)
+            elif first == b"P":
+                digest, n = hash_until_eof(s)
+                s.sendall(f"{digest} {n}\n".encode())
+            else:
+                while s.recv(4096):
+                    pass
+        except OSError:
+            pass  # a client reset (a flood over the daemon's limit): nothing to serve
+
+
+class _ForwardServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+
+def forward_server(port, source_path, lifetime_s=600.0):
+    with _ForwardServer(("0.0.0.0", port), _ForwardHandler) as server:
+        server.source_path = source_path
+        timer = threading.Timer(lifetime_s, server.shutdown)
+        timer.daemon = True
+        timer.start()
+        print("listening", flush=True)
+        server.serve_forever(poll_interval=0.2)
+    return 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "refused":
         return refused(argv[1], int(argv[2]))
@@ -128,6 +184,8 @@ def main(argv):
         return udp_echo(argv[1], int(argv[2]))
     if len(argv) >= 4 and argv[0] == "flood":
         return flood(argv[1], int(argv[2]), int(argv[3]))
+    if len(argv) >= 3 and argv[0] == "forward-server":
+        return forward_server(int(argv[1]), argv[2])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -10,9 +10,14 @@ a closed host port is refused in under a second; 2,000 concurrent connections to
 server are all served, and `tapwire ctl diagnostics` shows them while open and none after;
 a UDP datagram is echoed through the host alias; the gateway's DNS answers `dig` and glibc's
 `getent ahosts` (dns_checks.py: forward mode to dnsmasq and fixed_order_dns.py on 127.0.0.1,
-then a second daemon in host-resolver mode); SIGTERM shuts the daemon down cleanly.
+then a second daemon in host-resolver mode); SIGTERM shuts the daemon down cleanly. Port
+forwards (forward_checks.py): 50 MB each way through a forward from the host's 127.0.0.1
+to a server in the guest, added and removed with `tapwire ctl`, then a 5,000-connection
+flood against a daemon with RLIMIT_NOFILE 256, limited by the connection limit and then by
+EMFILE itself (the slots all return, no spinning).
 
-Usage:  run_e2e.py [--tapwire build/bin/tapwire] [--regenerate-fixture] [--keep]
+Usage:  run_e2e.py [--tapwire build/bin/tapwire] [--regenerate-fixture] [--keep] [--only PART]
+  --only full|forward|dns-host  run only that part (repeatable; the fixture check always runs)
   --regenerate-fixture  also re-record pcaps/e2e_short_run.pcap (DHCP, ping, 100 KB fetch,
                         refused connect, UDP echo; under 1 MB)
 Needs root (namespaces, tap) and /dev/net/tun: without them it prints one line
@@ -24,13 +29,9 @@ process are cleaned up by name and pid, also on failure or interruption.
 """
 import argparse
 import atexit
-import hashlib
-import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,33 +42,15 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import dns_checks  # noqa: E402
+import forward_checks  # noqa: E402
 import host_servers  # noqa: E402
+from guest_netns import (Daemon, Guest, cleanup, read_line, remove_stale_namespaces, sha256_file,  # noqa: E402
+                         start, write_random_file)
 
 PY = "/usr/bin/python3"
 GATEWAY = "192.168.65.1"
 HOST_ALIAS = "192.168.65.2"
 FIXTURE = os.path.join(ROOT, "pcaps", "e2e_short_run.pcap")
-NS_PREFIX = "twe2e"
-
-UDHCPC_SCRIPT = """#!/bin/sh
-# udhcpc hook of the tapwire e2e test: configures the interface only; never touches
-# /etc/resolv.conf (inside `ip netns exec` that would be the host's file).
-case "$1" in
-  deconfig)
-    ip link set "$interface" up
-    ip addr flush dev "$interface"
-    ;;
-  bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/${mask:-24}" dev "$interface"
-    if [ -n "$router" ]; then ip route replace default via "${router%% *}" dev "$interface"; fi
-    echo "$ip $router" > "$TW_LEASE_FILE"
-    ;;
-esac
-exit 0
-"""
-
-
 class Results:
     def __init__(self):
         self.passed = 0
@@ -91,192 +74,8 @@ class Results:
         return f"e2e: {self.passed} passed, {self.failed} failed, {self.skipped} skipped"
 
 
-# ---------------------------------------------------------------------------------
-# Cleanup by name and pid
-
-_processes = []   # Popen objects we started
-_namespaces = []  # namespace names we created
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
-def cleanup():
-    for p in reversed(_processes):
-        if p.poll() is None:
-            try:
-                p.kill()  # by pid, via the Popen object
-                p.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-    _processes.clear()
-    for ns in _namespaces:
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    _namespaces.clear()
-
-
-def remove_stale_namespaces():
-    """Namespaces of earlier runs whose test process (the pid in the name) is gone."""
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        m = re.match(rf"^({NS_PREFIX}(\d+)[a-z]*)\b", line)
-        if m and not _pid_alive(int(m.group(2))):
-            subprocess.run(["ip", "netns", "del", m.group(1)], stderr=subprocess.DEVNULL)
-
-
 def _on_signal(signo, _frame):
     raise SystemExit(128 + signo)
-
-
-def start(args, **kw):
-    p = subprocess.Popen(args, **kw)
-    _processes.append(p)
-    return p
-
-
-# ---------------------------------------------------------------------------------
-# The guest namespace and the daemon
-
-class Guest:
-    def __init__(self, suffix, workdir):
-        self.name = f"{NS_PREFIX}{os.getpid()}{suffix}"
-        self.workdir = workdir
-        subprocess.run(["ip", "netns", "add", self.name], check=True)
-        _namespaces.append(self.name)
-        self.path = f"/var/run/netns/{self.name}"
-        self.lease_file = os.path.join(workdir, f"lease-{self.name}")
-        self.script = os.path.join(workdir, "udhcpc-script.sh")
-        with open(self.script, "w") as f:
-            f.write(UDHCPC_SCRIPT)
-        os.chmod(self.script, 0o755)
-
-    def cmd(self, args):
-        return ["ip", "netns", "exec", self.name] + list(args)
-
-    def run(self, args, timeout, **kw):
-        try:
-            return subprocess.run(self.cmd(args), capture_output=True, text=True, timeout=timeout, **kw)
-        except subprocess.TimeoutExpired as e:
-            return subprocess.CompletedProcess(e.cmd, 124, e.stdout or "", f"timeout after {timeout} s")
-
-    def wait_for_link(self, ifname, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.run(["ip", "link", "show", ifname], timeout=5).returncode == 0:
-                return True
-            time.sleep(0.05)
-        return False
-
-    def dhcp(self, ifname):
-        self.run(["ip", "link", "set", "lo", "up"], timeout=5)
-        self.run(["ip", "link", "set", ifname, "up"], timeout=5)
-        env = dict(os.environ, TW_LEASE_FILE=self.lease_file)
-        r = self.run(["busybox", "udhcpc", "-i", ifname, "-s", self.script, "-q", "-n", "-t", "5", "-T", "1",
-                      "-f"], timeout=20, env=env)
-        lease = ""
-        if os.path.exists(self.lease_file):
-            with open(self.lease_file) as f:
-                lease = f.read().strip()
-        return r, lease
-
-    def delete(self):
-        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
-        if self.name in _namespaces:
-            _namespaces.remove(self.name)
-
-
-class Daemon:
-    def __init__(self, binary, guest, workdir, pcap, tag, dns_args=("--dns-mode", "off"), wrapper=()):
-        """`dns_args` must name loopback upstreams or turn DNS off: the default forward mode
-        would send to /etc/resolv.conf's servers, off loopback. `wrapper` prefixes the
-        command (it must exec the daemon, so that the pid stays the daemon's)."""
-        self.control = os.path.join(workdir, f"control-{tag}.sock")
-        self.log_path = os.path.join(workdir, f"tapwire-{tag}.log")
-        self.pcap = pcap
-        self.binary = binary
-        self.log = open(self.log_path, "w")
-        args = list(wrapper) + [binary, "--tap", "tw0", "--netns", guest.path, "--allow-outbound", "127.0.0.0/8",
-                                "--control", self.control, "--pcap", pcap, "--stats-interval", "0s"] + list(dns_args)
-        self.proc = start(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            if os.path.exists(self.control):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def request(self, obj_or_text, timeout=10.0):
-        line = obj_or_text if isinstance(obj_or_text, str) else json.dumps(obj_or_text)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(self.control)
-            s.sendall(line.encode() + b"\n")
-            buf = b""
-            while b"\n" not in buf:
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                buf += chunk
-        return json.loads(buf.split(b"\n", 1)[0])
-
-    def ctl(self, command, timeout=15):
-        r = subprocess.run([self.binary, "ctl", "--control", self.control, command], capture_output=True,
-                           text=True, timeout=timeout)
-        return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else r.stderr.strip())
-
-    def stop(self, timeout=10.0):
-        """SIGTERM (by pid); returns (exit code or None, seconds taken)."""
-        start_t = time.monotonic()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-            rc = None
-        self.log.close()
-        return rc, time.monotonic() - start_t
-
-    def log_tail(self, lines=30):
-        try:
-            with open(self.log_path) as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-_NO_NUL = bytes([1]) + bytes(range(1, 256))
-
-
-def write_random_file(path, size, no_nul=False):
-    """Random bytes; `no_nul` maps 0 to 1 (busybox wget --post-file sends strlen() bytes)."""
-    with open(path, "wb") as f:
-        remaining = size
-        while remaining > 0:
-            n = min(remaining, 1 << 20)
-            chunk = os.urandom(n)
-            f.write(chunk.translate(_NO_NUL) if no_nul else chunk)
-            remaining -= n
 
 
 def tcp_flows_to(diag, remote):
@@ -475,27 +274,6 @@ def flood_check(results, guest, daemon, lines, count):
                   f"{len(left) if left is not None else '?'} flows left" if left else "")
 
 
-def read_line(proc, timeout):
-    """One line of a child's stdout, with a deadline (select on the pipe)."""
-    import select
-    deadline = time.monotonic() + timeout
-    buf = ""
-    fd = proc.stdout.fileno()
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], max(0.0, min(1.0, deadline - time.monotonic())))
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        ch = os.read(fd, 1).decode(errors="replace")
-        if ch == "":
-            break
-        if ch == "\n":
-            return buf
-        buf += ch
-    return buf or f"(no answer within {timeout} s)"
-
-
 def control_errors_check(results, daemon):
     bad_cmd = daemon.request({"cmd": "no-such-command"})
     bad_json = daemon.request("{not json")
@@ -562,6 +340,8 @@ def main():
     ap.add_argument("--regenerate-fixture", action="store_true")
     ap.add_argument("--flood", type=int, default=2000, help="concurrent connections (default 2000)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--only", choices=("full", "forward", "dns-host"), action="append",
+                    help="run only these parts (repeatable; default all)")
     args = ap.parse_args()
     results = Results()
 
@@ -585,8 +365,13 @@ def main():
         try:
             if args.regenerate_fixture:
                 short_run(results, args.tapwire, workdir)
-            full_run(results, args.tapwire, workdir, args.flood)
-            dns_host_mode_run(results, args.tapwire, workdir)
+            parts = args.only or ["full", "forward", "dns-host"]
+            if "full" in parts:
+                full_run(results, args.tapwire, workdir, args.flood)
+            if "forward" in parts:
+                forward_checks.forward_run(results, args.tapwire, workdir)
+            if "dns-host" in parts:
+                dns_host_mode_run(results, args.tapwire, workdir)
         finally:
             cleanup()
             if args.keep or results.failed:

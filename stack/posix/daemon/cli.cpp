@@ -241,6 +241,7 @@ std::optional<CliError> load_proxy_config(DaemonOptions& options, const std::vec
     const proxy::ProxyKey* key = g.flag->key;
     if (key == nullptr || std::find(applied.begin(), applied.end(), key) != applied.end()) continue;
     applied.push_back(key);
+    options.keys_from_flags.emplace_back(key->path);
     std::vector<std::string> values;
     for (const Given& h : given) {
       if (h.flag == g.flag) values.push_back(h.value);
@@ -310,7 +311,7 @@ std::string help_text() {
       "usage: tapwire [FLAGS] (--qemu-listen PATH | --qemu-connect PATH | --vmnet-listen PATH |\n"
       "                        --vfkit-listen PATH | --tap IFNAME [--netns PATH])\n"
       "       tapwire [--config FILE.json] [FLAGS] --check-config\n"
-      "       tapwire ctl --control PATH (stats | diagnostics)\n"
+      "       tapwire ctl --control PATH (stats | diagnostics | forwards | expose SPEC | unexpose SPEC)\n"
       "\n"
       "A user-space network proxy for one VM: terminates the VM's TCP/IP and opens ordinary\n"
       "host sockets. Flags take their value as `--flag VALUE` or `--flag=VALUE`; every proxy\n"
@@ -367,6 +368,16 @@ CliResult parse_daemon_args(const std::vector<std::string_view>& args) {
     return fail("--netns only applies to --tap");
   }
   return options;
+}
+
+std::string origin_of_key(const DaemonOptions& options, std::string_view key_path, std::optional<std::size_t> index) {
+  const auto& flagged = options.keys_from_flags;
+  if (std::find(flagged.begin(), flagged.end(), key_path) != flagged.end()) {
+    if (const proxy::ProxyKey* key = proxy::find_proxy_key(key_path)) return "--" + key->flag;
+  }
+  std::string path = "$." + std::string(key_path);
+  if (index) path += "[" + std::to_string(*index) + "]";
+  return (options.config_path.empty() ? std::string("configuration") : options.config_path) + ": " + path;
 }
 
 std::string effective_config_json(const DaemonOptions& options) {

@@ -35,6 +35,9 @@ std::string_view to_string(TransportKind kind);
 struct DaemonOptions {
   proxy::ProxyConfig proxy;
   std::string config_path;  // "" when no --config
+  // The proxy config keys a flag set ("port_forwards" for --forward): a start-up error
+  // about one of them names the flag, else the file and JSON path (origin_of_key).
+  std::vector<std::string> keys_from_flags;
   TransportKind transport = TransportKind::none;
   std::string transport_path;  // socket path, or the tap interface name
   std::string netns_path;      // --netns (tap only)
@@ -63,6 +66,12 @@ std::string help_text();
 
 // Every flag's name (without "--"), in --help order.
 std::vector<std::string> flag_names();
+
+// Where a config key's value came from, for an error found after parsing (a port
+// forward that cannot be bound): "--forward" when a flag set `key_path`, else
+// "FILE.json: $.port_forwards[1]" (`index`: the list element, or none).
+std::string origin_of_key(const DaemonOptions& options, std::string_view key_path,
+                          std::optional<std::size_t> index = std::nullopt);
 
 // What --check-config prints: the proxy configuration, every key, as indented JSON.
 std::string effective_config_json(const DaemonOptions& options);

@@ -14,6 +14,7 @@
 #include "stack/pcap/pcap.h"
 #include "stack/posix/clock.h"
 #include "stack/posix/daemon/control_server.h"
+#include "stack/posix/daemon/forward_control.h"
 #include "stack/posix/daemon/lease_file.h"
 #include "stack/posix/daemon/resolv_conf.h"
 #include "stack/posix/event_loop.h"
@@ -35,6 +36,7 @@ namespace {
 using nlohmann::json;
 
 constexpr Duration kResolvConfPoll = Duration::seconds(2);
+constexpr const char* kControlCommands = "stats, diagnostics, forwards, expose, unexpose";
 
 // Log lines on stderr: "2026-11-30T04:20:00.123Z info  daemon: message".
 class StderrLogSink final : public LogSink {
@@ -124,6 +126,7 @@ class Daemon final : public posix::FrameReceiver {
   }
 
  private:
+  std::uint64_t raise_fd_limit();
   Result<std::unique_ptr<posix::VmTransport>> open_transport();
   std::string handle_control(std::string_view line);
   json stats_json() const;
@@ -188,20 +191,21 @@ Result<std::unique_ptr<posix::VmTransport>> Daemon::open_transport() {
   return Error{Errc::invalid_argument, "no transport"};
 }
 
+// RLIMIT_NOFILE soft -> hard; the limit in force (0: unknown), for the connection limit.
+std::uint64_t Daemon::raise_fd_limit() {
+  auto raised = posix::raise_fd_limit();
+  if (raised) {
+    TW_LOG(log_, info, "RLIMIT_NOFILE raised to %llu", static_cast<unsigned long long>(raised.value()));
+    return raised.value();
+  }
+  TW_LOG(log_, warn, "cannot raise RLIMIT_NOFILE: %s", raised.error().reason);
+  auto current = posix::fd_limit();
+  return current ? current.value() : 0;
+}
+
 int Daemon::run() {
   ::signal(SIGPIPE, SIG_IGN);
-  if (auto limit = posix::raise_fd_limit()) {
-    TW_LOG(log_, info, "RLIMIT_NOFILE raised to %llu", static_cast<unsigned long long>(limit.value()));
-    if (options_.proxy.max_connections == 0) {
-      // Each guest connection holds one host socket; keep room for the daemon's own fds.
-      std::uint64_t n = limit.value() > 256 ? limit.value() - 128 : limit.value() / 2;
-      options_.proxy.max_connections = static_cast<std::uint32_t>(n > 1'000'000 ? 1'000'000 : n);
-    }
-  } else {
-    TW_LOG(log_, warn, "cannot raise RLIMIT_NOFILE: %s", limit.error().reason);
-    if (options_.proxy.max_connections == 0) options_.proxy.max_connections = 512;
-  }
-  TW_LOG(log_, info, "max_connections %u", static_cast<unsigned>(options_.proxy.max_connections));
+  const std::uint64_t fd_limit = raise_fd_limit();
 
   auto seed = posix::seed_from_getrandom();
   if (!seed) {
@@ -260,10 +264,20 @@ int Daemon::run() {
   proxy_->set_isn_source([this](Instant now, const tcp::FourTuple& t) {
     return isn_->isn(now, t.local.ip, t.local.port, t.remote.ip, t.remote.port);  // RFC 6528 §3
   });
+  // The connection limit follows the fd limit (the proxy logs limit and reserve);
+  // --max-connections overrides it.
+  proxy_->set_fd_limit(fd_limit);
   restore_leases();
   host_->set_event_sink(proxy_.get());
   transport_->set_receiver(this);
   transport_->set_link_event_sink(proxy_.get());
+  if (auto failed = open_startup_forwards(*proxy_, options_)) {
+    for (const std::string& message : failed->messages) TW_LOG(log_, error, "%s", message.c_str());
+    // Nothing stays bound: the forwards that did open close with the rest.
+    proxy_->shutdown(posix::MonotonicClock::now());
+    host_->close_all();
+    return failed->exit_code;
+  }
 
   if (!options_.control_path.empty()) {
     auto control = ControlServer::listen(*loop_, options_.control_path,
@@ -420,7 +434,8 @@ json Daemon::stats_json() const {
 
 json Daemon::diagnostics_json() const {
   json flows = json::array();
-  for (const proxy::FlowRow& f : proxy_->flows()) {
+  const std::vector<proxy::FlowRow> rows = proxy_->flows();
+  for (const proxy::FlowRow& f : rows) {
     flows.push_back(json{{"serial", f.serial},
                          {"protocol", f.protocol},
                          {"initiator", f.initiator},
@@ -445,6 +460,8 @@ json Daemon::diagnostics_json() const {
     sockets.push_back(std::move(row));
   }
   json out = stats_json();
+  out["connection_limit"] = connection_limit_json(*proxy_, rows);
+  out["forwards"] = forwards_json(*proxy_);
   out["flows"] = std::move(flows);
   out["host_sockets"] = std::move(sockets);
   out["leaks"] = proxy_->leaks();
@@ -458,12 +475,15 @@ std::string Daemon::handle_control(std::string_view line) {
   if (!request.is_object()) return json{{"error", "expected a JSON object like {\"cmd\": \"stats\"}"}}.dump();
   auto cmd = request.find("cmd");
   if (cmd == request.end() || !cmd->is_string()) {
-    return json{{"error", "missing \"cmd\" (a string): one of stats, diagnostics"}}.dump();
+    return json{{"error", std::string("missing \"cmd\" (a string): one of ") + kControlCommands}}.dump();
   }
   const std::string& name = cmd->get_ref<const std::string&>();
   if (name == "stats") return stats_json().dump();
   if (name == "diagnostics") return diagnostics_json().dump();
-  return json{{"error", "unknown command \"" + name + "\": one of stats, diagnostics"}}.dump();
+  for (std::string_view forward_cmd : kForwardCommands) {
+    if (name == forward_cmd) return forward_request(*proxy_, name, request).dump();
+  }
+  return json{{"error", "unknown command \"" + name + "\": one of " + kControlCommands}}.dump();
 }
 
 void Daemon::log_stats() {

@@ -2,9 +2,12 @@
 // loop (docs/architecture.md §The poll-driven core), with an optional pcap capture and control socket.
 //
 // Theory of operation
-// - Start-up: RLIMIT_NOFILE soft -> hard (logged; max_connections 0 is derived from it),
+// - Start-up: RLIMIT_NOFILE soft -> hard (logged), handed to Proxy::set_fd_limit (the
+//   connection limit is the fd limit less a reserve unless --max-connections is given),
 //   the Rng seeded from getrandom, the transport opened (a tap inside --netns), the
-//   control socket bound. Any failure is logged and ends the process with exit code 1.
+//   configured port forwards bound (forward_control.h), the control socket bound. Any
+//   failure is logged and ends the process with exit code 1 (2 for a forward the
+//   configuration got wrong), with nothing left bound.
 // - Wiring: the transport hands frames from the VM to FrameTap (captured, then
 //   Proxy::on_frame); the proxy sends frames through CaptureLink, a FrameLink in front of
 //   the transport that captures each committed frame; PosixHostNet's events and the
@@ -34,7 +37,8 @@
 
 namespace tapwire::daemon {
 
-// Runs until SIGTERM/SIGINT; returns the process exit code (0 clean, 1 failure).
+// Runs until SIGTERM/SIGINT; returns the process exit code (0 clean, 1 failure, 2 a
+// configured forward that can never be bound).
 int run_daemon(const DaemonOptions& options);
 
 }  // namespace tapwire::daemon

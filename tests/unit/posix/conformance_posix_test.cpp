@@ -26,21 +26,6 @@ using host::Endpoint;
 
 namespace {
 
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return sa;
-}
-
-std::uint16_t bound_port(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
-}
-
 // One server: a listener (TCP) or a bound socket (UDP), plus its connections.
 class Server : public IoHandler {
  public:
@@ -51,11 +36,11 @@ class Server : public IoHandler {
     fd_ = ::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     BOOST_REQUIRE(fd_ >= 0);
     if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);  // inherited
-    const sockaddr_in sa = loopback(0);
+    const sockaddr_in sa = posix::testing::loopback_sockaddr(0);
     BOOST_REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0);
     if (!udp) BOOST_REQUIRE(::listen(fd_, 128) == 0);
     reg_ = *loop_.add(fd_, Interest{true, false}, this, 0);
-    endpoint_ = Endpoint{wire::Ipv4Addr::loopback(), bound_port(fd_)};
+    endpoint_ = Endpoint{wire::Ipv4Addr::loopback(), posix::testing::bound_port(fd_)};
   }
   ~Server() override {
     for (auto& c : conns_)
@@ -170,9 +155,9 @@ class PosixEnv final : public host::conformance::ConformanceEnv {
   }
   Endpoint closed_port() override {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    const sockaddr_in sa = loopback(0);
+    const sockaddr_in sa = posix::testing::loopback_sockaddr(0);
     ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-    const std::uint16_t port = bound_port(fd);
+    const std::uint16_t port = posix::testing::bound_port(fd);
     ::close(fd);
     return Endpoint{wire::Ipv4Addr::loopback(), port};
   }

@@ -38,31 +38,6 @@ std::size_t count_lines(const std::string& s) {
   return n;
 }
 
-// A connected control client with line reads.
-struct ControlClient {
-  int fd = -1;
-  std::string buf;
-  explicit ControlClient(const std::string& path) : fd(connect_unix(path, SOCK_STREAM)) {}
-  ~ControlClient() { ::close(fd); }
-  void send_text(const std::string& text) {
-    BOOST_REQUIRE(::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
-  }
-  nlohmann::json read_json() {
-    for (;;) {
-      auto nl = buf.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf.substr(0, nl);
-        buf.erase(0, nl + 1);
-        return nlohmann::json::parse(line, nullptr, false);
-      }
-      char tmp[65536];
-      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-      if (n <= 0) return nlohmann::json();  // null: closed or timed out
-      buf.append(tmp, static_cast<std::size_t>(n));
-    }
-  }
-};
-
 // An ARP request from the VM (192.168.65.3, `mac`) for the gateway 192.168.65.1, padded to 60.
 std::vector<unsigned char> arp_request_for_gateway(const unsigned char (&mac)[6]) {
   std::vector<unsigned char> frame(60, 0);

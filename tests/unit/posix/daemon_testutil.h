@@ -1,11 +1,12 @@
 // Running the `tapwire` binary from a test: a temporary folder, a child process with
-// its output in files, bounded waits, and a unix socket client.
+// its output in files, bounded waits, a unix socket client and a control-socket client.
 #pragma once
 
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -17,10 +18,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace tapwire::daemon_test {
 
@@ -50,7 +54,9 @@ struct Child {
   std::string out_path, err_path;
 };
 
-inline Child spawn(const std::vector<std::string>& args, const TempDir& dir, const std::string& tag) {
+// `nofile`: the child's RLIMIT_NOFILE (soft and hard) when given, as `prlimit --nofile=N`.
+inline Child spawn(const std::vector<std::string>& args, const TempDir& dir, const std::string& tag,
+                   std::optional<rlim_t> nofile = std::nullopt) {
   Child c;
   c.out_path = dir.file(tag + ".out");
   c.err_path = dir.file(tag + ".err");
@@ -61,6 +67,10 @@ inline Child spawn(const std::vector<std::string>& args, const TempDir& dir, con
     int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    if (nofile) {
+      const rlimit limit{*nofile, *nofile};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+    }
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(kBinary.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -137,5 +147,38 @@ inline std::vector<unsigned char> read_exactly(int fd, std::size_t n) {
   }
   return out;
 }
+
+// A connected control-socket client with line reads (JSON answers; null when the
+// daemon closed the connection or did not answer within the receive timeout).
+struct ControlClient {
+  int fd = -1;
+  std::string buf;
+  explicit ControlClient(const std::string& path) : fd(connect_unix(path, SOCK_STREAM)) {}
+  ~ControlClient() { ::close(fd); }
+  ControlClient(const ControlClient&) = delete;
+  ControlClient& operator=(const ControlClient&) = delete;
+  void send_text(const std::string& text) {
+    BOOST_REQUIRE(::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
+  }
+  nlohmann::json read_json() {
+    for (;;) {
+      auto nl = buf.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buf.substr(0, nl);
+        buf.erase(0, nl + 1);
+        return nlohmann::json::parse(line, nullptr, false);
+      }
+      char tmp[65536];
+      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0) return nlohmann::json();  // null: closed or timed out
+      buf.append(tmp, static_cast<std::size_t>(n));
+    }
+  }
+  // One request, one answer.
+  nlohmann::json request(const nlohmann::json& req) {
+    send_text(req.dump() + "\n");
+    return read_json();
+  }
+};
 
 }  // namespace tapwire::daemon_test

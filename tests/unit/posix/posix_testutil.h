@@ -1,7 +1,12 @@
 // Shared helpers for the stack/posix tests: printable codes, a loop runner, temp paths.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstdint>
 
 #include <functional>
 #include <vector>
@@ -65,6 +70,23 @@ inline bool run_until(EventLoop& loop, const std::function<bool()>& done, Durati
 inline void run_for(EventLoop& loop, Duration d) {
   const Instant end = MonotonicClock::now() + d;
   while (MonotonicClock::now() < end) (void)loop.run_once(end);
+}
+
+// 127.0.0.1:port for bind() and connect().
+inline sockaddr_in loopback_sockaddr(std::uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return sa;
+}
+
+// The local port a socket is bound to (0 when it cannot say).
+inline std::uint16_t bound_port(int fd) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
+  return ntohs(sa.sin_port);
 }
 
 // A per-process path under /tmp (unix sockets need short paths).
