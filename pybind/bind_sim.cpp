@@ -514,9 +514,10 @@ bytes_guest_to_host, bytes_host_to_guest, age and idle (seconds), serial.
           [](const ProxyView& p) {
             return py::module_::import("json").attr("loads")(proxy::to_json(p.session->proxy().snapshot()).dump());
           },
-          "One picture of the proxy at this instant, as a dict: flows, forwards (spec, requested, bound_port, "
-          "paused, accepted, limit_closed, active), connection_limit (limit, reserve, fd_limit, derived, in_use, "
-          "warnings), host_open_handles, own_sockets, counters (the daemon's diagnostics show the same).")
+          "One picture of the proxy at this instant, as a dict: flows, forwards (spec, requested, protocol, host, "
+          "host_port, guest, paused, accepted, limit_closed, active), connection_limit (limit, from, reserve, "
+          "fd_limit, in_use, warnings), host_open_handles, own_sockets, counters (the daemon's diagnostics show "
+          "the same).")
       .def(
           "leaks", [](const ProxyView& p) { return p.session->proxy().leaks(); },
           "The proxy's own part of sim.leaks() (a list of descriptions; empty when clean).");

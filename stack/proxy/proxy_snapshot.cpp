@@ -19,15 +19,24 @@ json to_json(const FlowRow& f) {
               {"idle_s", f.idle.secs()}};
 }
 
-json to_json(const ForwardStatus& f) {
-  return json{{"spec", f.spec.to_string()}, {"requested", f.requested}, {"bound_port", f.spec.host_port},
-              {"paused", f.paused},         {"accepted", f.accepted},   {"limit_closed", f.limit_closed},
-              {"active", f.active}};
+json to_json(const ForwardStatus& status) {
+  const PortForward& f = status.spec;
+  return json{{"spec", f.to_string()},
+              {"requested", status.requested},
+              {"protocol", f.proto == ForwardProto::tcp ? "tcp" : "udp"},
+              {"host", f.host_ip.to_string() + ":" + std::to_string(f.host_port)},
+              {"host_port", f.host_port},
+              {"guest", f.guest_ip.to_string() + ":" + std::to_string(f.guest_port)},
+              {"paused", status.paused},
+              {"accepted", status.accepted},
+              {"limit_closed", status.limit_closed},
+              {"active", status.active}};
 }
 
 json to_json(const ConnectionLimitStatus& l) {
-  return json{{"limit", l.limit}, {"reserve", l.reserve}, {"fd_limit", l.fd_limit},
-              {"derived", l.derived}, {"in_use", l.in_use}, {"warnings", l.warnings}};
+  return json{{"limit", l.limit},       {"from", l.derived ? "fd_limit" : "max_connections"},
+              {"reserve", l.reserve},   {"fd_limit", l.fd_limit},
+              {"in_use", l.in_use},     {"warnings", l.warnings}};
 }
 
 json to_json(const ProxySnapshot& s) {

@@ -41,8 +41,10 @@ struct ProxySnapshot {
 // "host": {"remote", "local", "open"}, "bytes_guest_to_host", "bytes_host_to_guest",
 // "age_s", "idle_s"}.
 nlohmann::json to_json(const FlowRow& flow);
-// A forward: {"spec", "requested", "bound_port", "paused", "accepted", "limit_closed", "active"}.
+// A forward: {"spec" (as bound), "requested", "protocol", "host" ("ip:port"), "host_port",
+// "guest", "paused", "accepted", "limit_closed", "active"}.
 nlohmann::json to_json(const ForwardStatus& forward);
+// {"limit", "from" ("fd_limit" or "max_connections"), "reserve", "fd_limit", "in_use", "warnings"}.
 nlohmann::json to_json(const ConnectionLimitStatus& limit);
 // {"flows": [...], "forwards": [...], "connection_limit": {...}, "host_open_handles",
 // "own_sockets": [...], "counters": {...}}.

@@ -205,7 +205,10 @@ def test_fd_limit_set_from_python_limits_the_proxy_host_sockets(sim):
     refused = sim.guest.tcp_connect("198.51.100.7", 80)
     sim.run_until(lambda: refused.state == "CLOSED", timeout=2)
     assert not refused.established and refused.close_reason == "refused"
-    assert sim.stats()["host.fd_limit_hits"] >= 1
+    # The proxy's connection limit follows the fd limit (fd limit minus its reserve):
+    # it refuses the SYN itself before the host's fd limit is met.
+    assert sim.proxy.snapshot()["connection_limit"]["limit"] == sim.host.fd_limit
+    assert sim.stats()["proxy.drop.tcp_connection_limit"] >= 1
     sim.host.fd_limit += 1  # room for one: the next connection goes through
     ok = sim.guest.tcp_connect("198.51.100.7", 80)
     assert sim.run_until(lambda: ok.state == "ESTABLISHED", timeout=2)

@@ -433,20 +433,6 @@ json Daemon::stats_json() const {
 }
 
 json Daemon::diagnostics_json() const {
-  json flows = json::array();
-  const std::vector<proxy::FlowRow> rows = proxy_->flows();
-  for (const proxy::FlowRow& f : rows) {
-    flows.push_back(json{{"serial", f.serial},
-                         {"protocol", f.protocol},
-                         {"initiator", f.initiator},
-                         {"state", f.state},
-                         {"guest", {{"src", f.guest_src}, {"dst", f.guest_dst}}},
-                         {"host", {{"remote", f.host_remote}, {"open", f.host_open}}},
-                         {"bytes_guest_to_host", f.bytes_guest_to_host},
-                         {"bytes_host_to_guest", f.bytes_host_to_guest},
-                         {"age_s", f.age.secs()},
-                         {"idle_s", f.idle.secs()}});
-  }
   json sockets = json::array();
   for (const posix::HostSocketInfo& s : host_->sockets()) {
     json row{{"handle", std::to_string(s.handle.index) + "/" + std::to_string(s.handle.generation)},
@@ -460,9 +446,11 @@ json Daemon::diagnostics_json() const {
     sockets.push_back(std::move(row));
   }
   json out = stats_json();
-  out["connection_limit"] = connection_limit_json(*proxy_, rows);
-  out["forwards"] = forwards_json(*proxy_);
-  out["flows"] = std::move(flows);
+  json snapshot = proxy::to_json(proxy_->snapshot());
+  out["connection_limit"] = std::move(snapshot["connection_limit"]);
+  out["forwards"] = std::move(snapshot["forwards"]);
+  out["flows"] = std::move(snapshot["flows"]);
+  out["own_sockets"] = std::move(snapshot["own_sockets"]);
   out["host_sockets"] = std::move(sockets);
   out["leaks"] = proxy_->leaks();
   out["config"] = proxy::proxy_config_to_json(proxy_->config());

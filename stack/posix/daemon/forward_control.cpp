@@ -71,7 +71,7 @@ json forward_request(proxy::Proxy& proxy, std::string_view cmd, const json& requ
   if (cmd == "expose") {
     auto added = proxy.add_forward(forward);
     if (!added) return error_json(added.error());
-    return json{{"forward", forward_json(added.value())}};
+    return json{{"forward", proxy::to_json(added.value())}};
   }
   if (!proxy.remove_forward(forward)) {
     return error_json("not_found", forward.to_string() + ": no such forward (see the forwards command)");
@@ -79,35 +79,10 @@ json forward_request(proxy::Proxy& proxy, std::string_view cmd, const json& requ
   return json{{"removed", forward.to_string()}};
 }
 
-json forward_json(const proxy::ForwardStatus& status) {
-  const proxy::PortForward& f = status.spec;
-  return json{{"spec", f.to_string()},
-              {"requested", status.requested},
-              {"protocol", f.proto == proxy::ForwardProto::tcp ? "tcp" : "udp"},
-              {"host", f.host_ip.to_string() + ":" + std::to_string(f.host_port)},
-              {"host_port", f.host_port},
-              {"guest", f.guest_ip.to_string() + ":" + std::to_string(f.guest_port)},
-              {"paused", status.paused},
-              {"accepted", status.accepted},
-              {"limit_closed", status.limit_closed},
-              {"active", status.active}};
-}
-
 json forwards_json(const proxy::Proxy& proxy) {
   json list = json::array();
-  for (const proxy::ForwardStatus& status : proxy.forwards()) list.push_back(forward_json(status));
+  for (const proxy::ForwardStatus& status : proxy.forwards()) list.push_back(proxy::to_json(status));
   return list;
-}
-
-json connection_limit_json(const proxy::Proxy& proxy, const std::vector<proxy::FlowRow>& flows) {
-  const proxy::ConnectionLimit& limit = proxy.connection_limit();
-  const auto in_use = std::count_if(flows.begin(), flows.end(), [](const proxy::FlowRow& f) { return f.host_open; });
-  return json{{"limit", limit.limit()},
-              {"from", limit.derived() ? "fd_limit" : "max_connections"},
-              {"reserve", limit.reserve()},
-              {"fd_limit", limit.fd_limit()},
-              {"in_use", in_use},
-              {"warnings", limit.warnings()}};
 }
 
 }  // namespace tapwire::daemon

@@ -1,7 +1,6 @@
 // The daemon's side of port forwards (host -> guest; the proxy core's API is
 // stack/proxy/port_forwards.h): the forwards of the configuration opened at start-up,
-// the control socket's `expose`, `unexpose` and `forwards` requests, and the JSON that
-// `diagnostics` shows for the forwards and the connection limit.
+// the control socket's `expose`, `unexpose` and `forwards` requests.
 //
 // Theory of operation
 // - Start-up (open_startup_forwards): every forward of `port_forwards` (--forward or
@@ -19,9 +18,8 @@
 //   the control socket's convention, {"error": "message"}, plus the reason as a
 //   word, "kind": a ForwardErrorKind name ("address_in_use", "duplicate", ...) or
 //   "not_found" for an unexpose of a forward that does not exist.
-// - The connection limit's JSON: limit, reserve, fd limit and "in_use", the host
-//   sockets flows hold now (what the limit counts: FlowTable::open_handles, which is
-//   the number of flows whose host side is open).
+// - `diagnostics` shows the forwards and the connection limit from the proxy's one
+//   snapshot (stack/proxy/proxy_snapshot.h).
 #pragma once
 
 #include <optional>
@@ -50,12 +48,8 @@ std::optional<StartupForwardFailure> open_startup_forwards(proxy::Proxy& proxy, 
 // Answers a request whose "cmd" is one of kForwardCommands.
 nlohmann::json forward_request(proxy::Proxy& proxy, std::string_view cmd, const nlohmann::json& request);
 
-// One forward: spec (as bound), requested, protocol, host, host_port, guest, paused,
-// accepted, limit_closed, active.
-nlohmann::json forward_json(const proxy::ForwardStatus& status);
-// Every forward, in the order they were added (an array of forward_json).
+// Every forward, in the order they were added, each rendered by proxy::to_json
+// (stack/proxy/proxy_snapshot.h: the same fields diagnostics and Python show).
 nlohmann::json forwards_json(const proxy::Proxy& proxy);
-// `flows`: the proxy's flow rows, already built by the caller (in_use counts them).
-nlohmann::json connection_limit_json(const proxy::Proxy& proxy, const std::vector<proxy::FlowRow>& flows);
 
 }  // namespace tapwire::daemon

@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(over_the_connection_limit_an_accepted_connection_is_closed_
   BOOST_TEST(snap.forwards[0].active == 2u);
   BOOST_TEST(snap.flows[0].host_local == "127.0.0.1:8080");
   BOOST_TEST(snap.own_sockets.size() == 1u);
-  BOOST_TEST(to_json(snap)["forwards"][0]["bound_port"] == 8080);
+  BOOST_TEST(to_json(snap)["forwards"][0]["host_port"] == 8080);
   BOOST_TEST(b.proxy.limit_warnings() == 1u);
   // More over the limit inside 30 s: counted, not warned again.
   b.run_for(Duration::seconds(10));
